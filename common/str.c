@@ -1,0 +1,190 @@
+/* Slice comparison, number and unit parsing. */
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "str.h"
+
+bool
+str_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static inline unsigned char
+lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? c | 0x20 : c;
+}
+
+bool
+str_caseeq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	i;
+
+	if (alen != blen)
+		return false;
+	for (i = 0; i < alen; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
+}
+
+void
+str_lower(char *dst, const char *src, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = (char)lower((unsigned char)src[i]);
+}
+
+const char *
+str_casefind(const char *h, size_t hlen, const char *n, size_t nlen)
+{
+	size_t	i;
+
+	if (nlen == 0)
+		return h;
+	for (i = 0; i + nlen <= hlen; i++)
+		if (str_caseeq(h + i, nlen, n, nlen))
+			return h + i;
+	return NULL;
+}
+
+int64_t
+str_atoi(const char *p, size_t len)
+{
+	int64_t	v = 0;
+	size_t	i;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		if (v > (INT64_MAX - (p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+int64_t
+str_hextoi(const char *p, size_t len)
+{
+	int64_t	v = 0;
+	size_t	i;
+	int	d;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = lower((unsigned char)p[i]);
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return -1;
+		if (v > (INT64_MAX - d) / 16)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+int64_t
+str_parse_size(const char *p, size_t len)
+{
+	int64_t	v, scale = 1;
+
+	if (len == 0)
+		return -1;
+	switch (p[len - 1]) {
+	case 'k': case 'K': scale = 1024; len--; break;
+	case 'm': case 'M': scale = 1024 * 1024; len--; break;
+	case 'g': case 'G': scale = 1024 * 1024 * 1024; len--; break;
+	}
+	if ((v = str_atoi(p, len)) < 0 || v > INT64_MAX / scale)
+		return -1;
+	return v * scale;
+}
+
+int64_t
+str_parse_msec(const char *p, size_t len, int64_t unit)
+{
+	int64_t	total = 0, v, scale;
+	size_t	i = 0, start;
+	bool	any = false, bare = false;
+
+	while (i < len) {
+		while (i < len && p[i] == ' ')
+			i++;
+		if (i == len)
+			break;
+		start = i;
+		while (i < len && p[i] >= '0' && p[i] <= '9')
+			i++;
+		if ((v = str_atoi(p + start, i - start)) < 0)
+			return -1;
+		if (i == len || p[i] == ' ') {
+			/* a unit-less number is only valid alone */
+			if (any)
+				return -1;
+			scale = unit;
+			bare = true;
+		} else {
+			if (bare)
+				return -1;
+			switch (p[i++]) {
+			case 'm':
+				if (i < len && p[i] == 's') {
+					i++;
+					scale = 1;
+				} else
+					scale = 60LL * 1000;
+				break;
+			case 's': scale = 1000; break;
+			case 'h': scale = 3600LL * 1000; break;
+			case 'd': scale = 86400LL * 1000; break;
+			case 'w': scale = 7 * 86400LL * 1000; break;
+			case 'M': scale = 30 * 86400LL * 1000; break;
+			case 'y': scale = 365 * 86400LL * 1000; break;
+			default: return -1;
+			}
+		}
+		if (v > (INT64_MAX - total) / scale)
+			return -1;
+		total += v * scale;
+		any = true;
+	}
+	return any ? total : -1;
+}
+
+size_t
+str_utoa(char *buf, uint64_t v)
+{
+	char	tmp[21];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+const char *
+str_hostname(void)
+{
+	static char	name[HOST_NAME_MAX + 1];
+
+	if (name[0] == '\0' && gethostname(name, sizeof(name) - 1) == -1)
+		memcpy(name, "localhost", sizeof("localhost"));
+	return name;
+}

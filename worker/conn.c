@@ -1,0 +1,210 @@
+/*
+ * Connection objects from a free list, and the plain-socket I/O under
+ * them.  A closed connection is recycled only after the loop turn, since
+ * later events of the same epoll batch may still name it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/pool.h"
+#include "conn.h"
+
+#define CONN_POOL_SIZE	1024
+
+unsigned		 conn_active;
+static struct conn	*free_list, *reap_list, *all_list;
+static uint64_t		 conn_counter;
+
+/* Every open connection is also on this doubly linked list. */
+struct conn_link {
+	struct conn	*prev, *next;
+};
+
+static void	on_io(struct io *, uint32_t);
+
+struct conn *
+conn_new(int fd, struct listener *l)
+{
+	struct conn	*c;
+
+	if ((c = free_list) != NULL)
+		free_list = c->next;
+	else if ((c = malloc(sizeof(*c) + sizeof(struct conn_link))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c) + sizeof(struct conn_link));
+	if ((c->pool = pool_create(CONN_POOL_SIZE)) == NULL) {
+		c->next = free_list;
+		free_list = c;
+		close(fd);
+		return NULL;
+	}
+	c->io.fd = fd;
+	c->io.on_event = on_io;
+	c->listener = l;
+	c->number = ++conn_counter;
+	conn_active++;
+	/* link into the list of open connections */
+	{
+		struct conn_link *lk = (struct conn_link *)(c + 1);
+
+		lk->prev = NULL;
+		lk->next = all_list;
+		if (all_list != NULL)
+			((struct conn_link *)(all_list + 1))->prev = c;
+		all_list = c;
+	}
+	if (loop_add(&c->io) == -1) {
+		conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+on_io(struct io *io, uint32_t ev)
+{
+	struct conn	*c = (struct conn *)io;
+
+	if (c->closed)
+		return;
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->peer_closed = true;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		c->readable = true;
+		if (c->on_read != NULL)
+			c->on_read(c);
+	}
+	if (c->closed)
+		return;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+		c->writable = true;
+		if (c->on_write != NULL)
+			c->on_write(c);
+	}
+}
+
+void
+conn_close(struct conn *c)
+{
+	struct conn_link	*lk = (struct conn_link *)(c + 1);
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	timer_del(&c->timer);
+	/* close() removes the fd from the epoll set */
+	close(c->io.fd);
+	c->io.fd = -1;
+	conn_active--;
+	if (lk->prev != NULL)
+		((struct conn_link *)(lk->prev + 1))->next = lk->next;
+	else
+		all_list = lk->next;
+	if (lk->next != NULL)
+		((struct conn_link *)(lk->next + 1))->prev = lk->prev;
+	c->next = reap_list;
+	reap_list = c;
+}
+
+void
+conn_reap(void)
+{
+	struct conn	*c;
+
+	while ((c = reap_list) != NULL) {
+		reap_list = c->next;
+		pool_destroy(c->pool);
+		c->pool = NULL;
+		c->next = free_list;
+		free_list = c;
+	}
+}
+
+void
+conn_foreach(void (*fn)(struct conn *))
+{
+	struct conn	*c, *next;
+
+	for (c = all_list; c != NULL; c = next) {
+		next = ((struct conn_link *)(c + 1))->next;
+		fn(c);
+	}
+}
+
+ssize_t
+conn_recv(struct conn *c, void *buf, size_t len)
+{
+	ssize_t	n;
+
+	for (;;) {
+		n = recv(c->io.fd, buf, len, 0);
+		if (n > 0) {
+			if ((size_t)n < len)
+				c->readable = false;
+			return n;
+		}
+		if (n == 0) {
+			c->readable = false;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		c->readable = false;
+		if (errno == EAGAIN)
+			return IO_AGAIN;
+		return IO_ERROR;
+	}
+}
+
+ssize_t
+conn_writev(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t	w;
+	size_t	want = 0;
+	int	i;
+
+	for (i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	for (;;) {
+		w = writev(c->io.fd, iov, n);
+		if (w >= 0) {
+			if ((size_t)w < want)
+				c->writable = false;
+			c->sent += (size_t)w;
+			return w;
+		}
+		if (errno == EINTR)
+			continue;
+		c->writable = false;
+		return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+	}
+}
+
+ssize_t
+conn_send(struct conn *c, const void *buf, size_t len)
+{
+	struct iovec	iov;
+
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	return conn_writev(c, &iov, 1);
+}
+
+int
+conn_local_addr(struct conn *c)
+{
+	if (c->local_known)
+		return 0;
+	c->local.len = sizeof(c->local.u);
+	if (getsockname(c->io.fd, &c->local.u.sa, &c->local.len) == -1)
+		return -1;
+	c->local_known = true;
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * An HTTP/1.x request as it travels through the worker: what the client
+ * sent (slices into the connection's read buffer), where it was routed,
+ * and the response being built.  The connection state machine is
+ * http_conn.c; the processing phases http_request.c; responses
+ * http_response.c.
+ */
+#ifndef USHER_WORKER_HTTP_H
+#define USHER_WORKER_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/array.h"
+#include "../common/regex.h"
+#include "../common/str.h"
+#include "http1_parse.h"
+
+struct conn;
+struct http_addr;
+struct http_loc;
+struct http_main;
+struct http_srv;
+struct pool;
+
+#define HTTP_MAX_URI_CHANGES	10
+
+/* A response header set by usher (not passed through). */
+struct header {
+	struct str	name;
+	struct str	value;
+};
+
+struct request {
+	struct conn		*conn;
+	struct http_conn	*hc;
+	struct pool		*pool;
+	struct http_main	*http;
+
+	/* as received; slices into the read buffer */
+	struct http1_req	*in;
+	struct str		 request_line;
+	struct str		 method;
+	int			 method_id;
+	int			 version;	/* 10, 11 */
+	struct str		 unparsed_uri;	/* $request_uri */
+	struct str		 uri;		/* decoded, normalized: $uri */
+	struct str		 args;		/* $args */
+	struct str		 exten;
+	struct str		 host;		/* lowercase, no port; $host */
+	bool			 host_from_header;
+	int64_t			 content_length;	/* -1: none */
+	bool			 chunked;
+	bool			 keepalive;
+	bool			 expect_continue;
+	bool			 head;		/* HEAD: no body sent */
+	size_t			 header_len;	/* bytes of the head */
+
+	/* routing */
+	struct http_srv		*srv;
+	struct http_loc		*loc;
+	int			 uri_changes;
+	bool			 uri_changed;	/* rewrite ... last */
+	bool			 internal;	/* redirected inside usher */
+	bool			 error_page;	/* an error_page redirect ran */
+	bool			 rewrite_break;
+	int			 caps[2 * REGEX_MAX_CAPTURES];
+	int			 ncaps;		/* pairs in caps */
+	struct str		 cap_subject;	/* what caps index into */
+
+	/* variables stored per request */
+	struct str		*vals;
+	unsigned char		*vset;
+	char			 request_id[33];
+
+	/* the response */
+	int			 status;
+	int			 err_status;	/* error_page's status to send */
+	struct str		 status_line;	/* "HTTP/1.1 200 OK" override */
+	struct str		 content_type;
+	int64_t			 out_length;	/* -1: unknown */
+	struct str		 location;
+	struct array		 out_headers;	/* struct header */
+	struct str		 body;		/* a body held in memory */
+	bool			 header_sent;
+	bool			 close_after;	/* Connection: close */
+	bool			 lingering;	/* unread body: linger on close */
+	bool			 discard_body;	/* body to be read and dropped */
+	bool			 done;
+
+	/* accounting, for logs */
+	uint64_t		 start_ms;	/* clock_now.real_ms at start */
+	uint64_t		 bytes_sent;
+	uint64_t		 body_bytes_sent;
+	uint64_t		 request_length;
+	uint64_t		 body_received;
+};
+
+/* State of a client connection speaking HTTP/1.x. */
+struct http_conn {
+	struct conn		*conn;
+	struct http_addr	*addr;		/* servers reachable here */
+	char			*rbuf;		/* read buffer (malloc) */
+	size_t			 rsize;		/* its capacity */
+	size_t			 rstart, rend;	/* unprocessed bytes */
+	struct request		*req;		/* the current one */
+	struct pool		*rpool;		/* the request's pool */
+	struct http1_req	 parsed;
+	struct http1_chunked	 chunked;
+	int64_t			 body_left;	/* fixed-length body to read */
+	/* pending output */
+	struct iovec		 iov[8];
+	int			 niov, iov_first;
+	int			 state;		/* HC_* */
+	bool			 sent_continue;
+	uint64_t		 linger_until;
+};
+
+/* Starts HTTP on an accepted connection. */
+void	http_conn_start(struct conn *);
+/* Graceful shutdown: closes the connection if it is idle, and makes it
+ * close after its current request otherwise. */
+void	http_conn_shutdown(struct conn *);
+
+/* Phases (http_request.c) */
+/* A new request on hc, with its pool; NULL if out of memory. */
+struct request *http_request_new(struct http_conn *);
+/* Takes the parsed head (head_len bytes of hc's buffer) and runs it. */
+void	http_request_start(struct http_conn *, size_t head_len);
+/* Routes a parsed request and runs it to a response. */
+void	http_request_run(struct request *);
+/* Re-runs location lookup for a new URI (rewrite last, error_page). */
+void	http_request_redirect(struct request *, const struct str *uri,
+	    const struct str *args);
+/* Runs a named location (@name). */
+void	http_request_named(struct request *, struct http_loc *);
+
+/* Responses (http_response.c) */
+/* Finishes r with a status and a body already set in r. */
+void	http_respond(struct request *);
+/* An error or redirect status: error_page or the built-in page. */
+void	http_special(struct request *, int status);
+/* Sets a response header (copied into the request pool); 0 or -1. */
+int	http_add_header(struct request *, const char *name, size_t nlen,
+	    const char *value, size_t vlen);
+const char *http_status_text(int status, size_t *len);
+
+/* Called by http_response.c once the response is out. */
+void	http_conn_request_done(struct request *);
+/* Queues bytes for the client; 0 or -1. */
+int	http_conn_write(struct request *, struct iovec *, int n);
+
+#endif

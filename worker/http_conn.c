@@ -1,0 +1,499 @@
+/*
+ * An HTTP/1.x client connection: reading request heads (growing the
+ * buffer up to large_client_header_buffers), skipping unread bodies,
+ * writing responses, keep-alive, pipelining, timeouts and lingering
+ * close.  What a request means is http_request.c's business.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "../common/cycle.h"
+#include "../common/log.h"
+#include "../common/pool.h"
+#include "access_log.h"
+#include "conn.h"
+#include "http.h"
+#include "http_conf.h"
+#include "worker_state.h"
+
+#define REQUEST_POOL_SIZE	4096
+#define LINGERING_TIME_MS	30000
+#define LINGERING_TIMEOUT_MS	5000
+
+enum hc_state {
+	HC_HEAD = 1,		/* reading a request head */
+	HC_BUSY,		/* a request is being processed */
+	HC_WRITE,		/* flushing a response */
+	HC_DISCARD,		/* skipping the rest of a request body */
+	HC_IDLE,		/* keep-alive, waiting */
+	HC_LINGER		/* closing: draining input */
+};
+
+static void	read_head(struct conn *);
+static void	on_write(struct conn *);
+static void	discard_body(struct conn *);
+static void	next_request(struct http_conn *);
+static void	linger(struct conn *);
+
+static void
+on_timeout(struct timer *t)
+{
+	struct conn	*c = (struct conn *)((char *)t -
+			    offsetof(struct conn, timer));
+	struct http_conn *hc = c->data;
+
+	if (hc->state == HC_HEAD && hc->rend > hc->rstart)
+		log_conn(LOG_INFO, c->number, "client timed out (110: "
+		    "Connection timed out) while reading client request "
+		    "headers");
+	else if (hc->state == HC_WRITE)
+		log_conn(LOG_INFO, c->number, "client timed out (110: "
+		    "Connection timed out) while sending response to client");
+	if (hc->rbuf != NULL)
+		free(hc->rbuf);
+	hc->rbuf = NULL;
+	conn_close(c);
+}
+
+static void
+hc_close(struct http_conn *hc)
+{
+	if (hc->rpool != NULL)
+		pool_destroy(hc->rpool);
+	hc->rpool = NULL;
+	free(hc->rbuf);
+	hc->rbuf = NULL;
+	conn_close(hc->conn);
+}
+
+static struct http_srv *
+default_server(struct http_conn *hc)
+{
+	return hc->addr->default_srv;
+}
+
+void
+http_conn_start(struct conn *c)
+{
+	struct http_conn	*hc;
+	struct http_addr	*ha = c->listener->servers, *sp;
+
+	if ((hc = pool_calloc(c->pool, sizeof(*hc))) == NULL) {
+		conn_close(c);
+		return;
+	}
+	/* a wildcard listener may cover specific addresses of its port */
+	if (ha->specific != NULL && conn_local_addr(c) == 0) {
+		for (sp = ha->specific; sp != NULL; sp = sp->specific)
+			if (addr_equal(&sp->addr, &c->local)) {
+				ha = sp;
+				break;
+			}
+	}
+	hc->conn = c;
+	hc->addr = ha;
+	hc->state = HC_IDLE;
+	c->data = hc;
+	c->idle = true;
+	c->on_read = read_head;
+	c->on_write = NULL;
+	c->timer.fn = on_timeout;
+	timer_set(&c->timer, (uint64_t)default_server(hc)->client_header_timeout);
+	if (c->readable)
+		read_head(c);
+}
+
+/* Reading heads ---------------------------------------------------------- */
+
+static int
+grow_buffer(struct http_conn *hc, struct http_srv *s)
+{
+	size_t	max = s->large_header_size * (size_t)s->large_header_num;
+	size_t	size;
+	char	*n;
+
+	if (hc->rbuf == NULL) {
+		size = s->client_header_buffer_size;
+		if ((hc->rbuf = malloc(size)) == NULL)
+			return -1;
+		hc->rsize = size;
+		hc->rstart = hc->rend = 0;
+		return 0;
+	}
+	if (hc->rstart > 0) {
+		memmove(hc->rbuf, hc->rbuf + hc->rstart, hc->rend - hc->rstart);
+		hc->rend -= hc->rstart;
+		hc->rstart = 0;
+		if (hc->rend < hc->rsize)
+			return 0;
+	}
+	if (hc->rsize >= max)
+		return 1;
+	size = hc->rsize < s->large_header_size ? s->large_header_size :
+	    hc->rsize + s->large_header_size;
+	if (size > max)
+		size = max;
+	if ((n = realloc(hc->rbuf, size)) == NULL)
+		return -1;
+	hc->rbuf = n;
+	hc->rsize = size;
+	/* the parser's resume point referred to the old buffer */
+	hc->parsed.resume_buf = NULL;
+	return 0;
+}
+
+/* Answers a request that could not even be parsed, then closes. */
+static void
+bad_request(struct http_conn *hc, int status, const char *why)
+{
+	struct request	*r;
+
+	log_conn(LOG_INFO, hc->conn->number, "%s while reading client request "
+	    "headers", why ? why : "client sent invalid request");
+	if ((r = http_request_new(hc)) == NULL) {
+		hc_close(hc);
+		return;
+	}
+	r->keepalive = false;
+	r->close_after = true;
+	r->lingering = true;
+	if (hc->parsed.line != NULL) {
+		r->request_line.data = (char *)hc->parsed.line;
+		r->request_line.len = hc->parsed.line_len;
+	}
+	http_special(r, status);
+}
+
+static void
+read_head(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct http_srv		*s = default_server(hc);
+	ssize_t			 n;
+	int			 g;
+
+	if (hc->state == HC_IDLE) {
+		hc->state = HC_HEAD;
+		http1_req_init(&hc->parsed);
+		hc->parsed.max_request_line = s->large_header_size;
+		hc->parsed.max_header_line = s->large_header_size;
+		hc->parsed.underscores_in_headers = s->underscores_in_headers;
+		hc->parsed.ignore_invalid_headers = s->ignore_invalid_headers;
+	}
+	for (;;) {
+		if (hc->rend > hc->rstart) {
+			n = http1_parse_request(&hc->parsed,
+			    hc->rbuf + hc->rstart, hc->rend - hc->rstart);
+			if (n > 0) {
+				c->idle = false;
+				timer_del(&c->timer);
+				hc->state = HC_BUSY;
+				http_request_start(hc, (size_t)n);
+				return;
+			}
+			if (n == PARSE_ERROR) {
+				c->idle = false;
+				timer_del(&c->timer);
+				hc->state = HC_BUSY;
+				bad_request(hc, hc->parsed.status,
+				    hc->parsed.error);
+				return;
+			}
+		}
+		if (hc->rbuf == NULL || hc->rend == hc->rsize) {
+			if ((g = grow_buffer(hc, s)) == -1) {
+				hc_close(hc);
+				return;
+			}
+			if (g == 1) {
+				c->idle = false;
+				hc->state = HC_BUSY;
+				timer_del(&c->timer);
+				bad_request(hc, hc->parsed.line == NULL ? 414 :
+				    494, "client sent too large request");
+				return;
+			}
+		}
+		if (!c->readable)
+			return;
+		n = conn_recv(c, hc->rbuf + hc->rend, hc->rsize - hc->rend);
+		if (n == IO_AGAIN)
+			return;
+		if (n == 0 || n == IO_ERROR) {
+			if (n == 0 && hc->rend > hc->rstart)
+				log_conn(LOG_INFO, c->number, "client prematurely "
+				    "closed connection while reading client "
+				    "request headers");
+			hc_close(hc);
+			return;
+		}
+		if (hc->rend == hc->rstart) {
+			/* the first byte: from idle to reading a head */
+			c->idle = false;
+			timer_set(&c->timer, (uint64_t)s->client_header_timeout);
+		}
+		hc->rend += (size_t)n;
+	}
+}
+
+/* Writing ---------------------------------------------------------------- */
+
+int
+http_conn_write(struct request *r, struct iovec *iov, int n)
+{
+	struct http_conn	*hc = r->hc;
+	int			 i;
+
+	if (n > (int)(sizeof(hc->iov) / sizeof(hc->iov[0])))
+		return -1;
+	for (i = 0; i < n; i++)
+		hc->iov[i] = iov[i];
+	hc->niov = n;
+	hc->iov_first = 0;
+	hc->state = HC_WRITE;
+	hc->conn->on_write = on_write;
+	on_write(hc->conn);
+	return 0;
+}
+
+static void
+on_write(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct request		*r = hc->req;
+	struct iovec		*iov;
+	ssize_t			 w;
+	size_t			 left;
+
+	if (hc->state != HC_WRITE)
+		return;
+	while (hc->iov_first < hc->niov) {
+		iov = &hc->iov[hc->iov_first];
+		if (iov->iov_len == 0) {
+			hc->iov_first++;
+			continue;
+		}
+		w = conn_writev(c, iov, hc->niov - hc->iov_first);
+		if (w == IO_AGAIN) {
+			timer_set(&c->timer, (uint64_t)(r->loc ?
+			    r->loc->send_timeout : 60000));
+			return;
+		}
+		if (w == IO_ERROR) {
+			log_conn(LOG_INFO, c->number, "writev() failed (%d: %s) "
+			    "while sending response to client", errno,
+			    strerror(errno));
+			r->close_after = true;
+			r->lingering = false;
+			hc->iov_first = hc->niov;
+			break;
+		}
+		r->bytes_sent += (uint64_t)w;
+		left = (size_t)w;
+		while (left > 0 && hc->iov_first < hc->niov) {
+			iov = &hc->iov[hc->iov_first];
+			if (left >= iov->iov_len) {
+				left -= iov->iov_len;
+				iov->iov_len = 0;
+				hc->iov_first++;
+			} else {
+				iov->iov_base = (char *)iov->iov_base + left;
+				iov->iov_len -= left;
+				left = 0;
+			}
+		}
+	}
+	timer_del(&c->timer);
+	c->on_write = NULL;
+	http_conn_request_done(r);
+}
+
+/* After a response ----------------------------------------------------------- */
+
+void
+http_conn_request_done(struct request *r)
+{
+	struct http_conn	*hc = r->hc;
+	struct conn		*c = hc->conn;
+
+	r->done = true;
+	access_log_write(r);
+	c->requests++;
+	if (r->close_after || !r->keepalive || worker.quitting) {
+		if (r->lingering) {
+			linger(c);
+			return;
+		}
+		hc_close(hc);
+		return;
+	}
+	if (r->discard_body) {
+		hc->state = HC_DISCARD;
+		c->on_read = discard_body;
+		timer_set(&c->timer, (uint64_t)r->loc->client_body_timeout);
+		discard_body(c);
+		return;
+	}
+	next_request(hc);
+}
+
+/* Consumes body bytes in the buffer; true when the body has ended. */
+static int
+skip_buffered_body(struct http_conn *hc)
+{
+	size_t		avail = hc->rend - hc->rstart, len;
+	ssize_t		rest;
+
+	if (hc->req->chunked) {
+		len = avail;
+		rest = http1_chunked_decode(&hc->chunked, hc->rbuf + hc->rstart,
+		    &len);
+		if (rest == PARSE_ERROR)
+			return -1;
+		if (rest == PARSE_AGAIN) {
+			hc->rstart = hc->rend;
+			return 0;
+		}
+		/* what follows the body is the next request */
+		memmove(hc->rbuf + hc->rstart, hc->rbuf + hc->rend - rest,
+		    (size_t)rest);
+		hc->rend = hc->rstart + (size_t)rest;
+		return 1;
+	}
+	len = (size_t)hc->body_left < avail ? (size_t)hc->body_left : avail;
+	hc->rstart += len;
+	hc->body_left -= (int64_t)len;
+	return hc->body_left == 0 ? 1 : 0;
+}
+
+static void
+discard_body(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	ssize_t			 n;
+	int			 done;
+
+	for (;;) {
+		if ((done = skip_buffered_body(hc)) == -1) {
+			hc_close(hc);
+			return;
+		}
+		if (done == 1) {
+			timer_del(&c->timer);
+			next_request(hc);
+			return;
+		}
+		if (!c->readable)
+			return;
+		if (hc->rbuf == NULL && (hc->rbuf = malloc(4096)) == NULL) {
+			hc_close(hc);
+			return;
+		}
+		if (hc->rbuf != NULL && hc->rsize == 0)
+			hc->rsize = 4096;
+		hc->rstart = hc->rend = 0;
+		n = conn_recv(c, hc->rbuf, hc->rsize);
+		if (n == IO_AGAIN)
+			return;
+		if (n <= 0) {
+			hc_close(hc);
+			return;
+		}
+		hc->rend = (size_t)n;
+		timer_set(&c->timer, (uint64_t)hc->req->loc->client_body_timeout);
+	}
+}
+
+static void
+next_request(struct http_conn *hc)
+{
+	struct conn	*c = hc->conn;
+	struct http_loc	*loc = hc->req->loc ? hc->req->loc :
+			    default_server(hc)->loc;
+
+	pool_reset(hc->rpool);
+	hc->req = NULL;
+	hc->state = HC_IDLE;
+	c->on_read = read_head;
+	if (hc->rend > hc->rstart) {
+		/* pipelined: the next head is already here */
+		timer_set(&c->timer,
+		    (uint64_t)default_server(hc)->client_header_timeout);
+		read_head(c);
+		return;
+	}
+	/* an idle connection keeps no buffer */
+	free(hc->rbuf);
+	hc->rbuf = NULL;
+	hc->rsize = hc->rstart = hc->rend = 0;
+	c->idle = true;
+	timer_set(&c->timer, (uint64_t)loc->keepalive_timeout);
+	if (loc->keepalive_timeout == 0) {
+		hc_close(hc);
+		return;
+	}
+	if (c->readable)
+		read_head(c);
+}
+
+/*
+ * After an error with unread input, closing at once would make the
+ * kernel reset the connection and the client could lose our answer; so
+ * stop writing, and read and drop what still comes for a while.
+ */
+static void
+linger_read(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	char			 buf[4096];
+	ssize_t			 n;
+
+	for (;;) {
+		n = conn_recv(c, buf, sizeof(buf));
+		if (n == IO_AGAIN) {
+			clock_update();
+			if (clock_now.mono_ms >= hc->linger_until) {
+				hc_close(hc);
+				return;
+			}
+			timer_set(&c->timer, LINGERING_TIMEOUT_MS);
+			return;
+		}
+		if (n <= 0) {
+			hc_close(hc);
+			return;
+		}
+	}
+}
+
+static void
+linger(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+
+	hc->state = HC_LINGER;
+	if (shutdown(c->io.fd, SHUT_WR) == -1) {
+		hc_close(hc);
+		return;
+	}
+	hc->linger_until = clock_now.mono_ms + LINGERING_TIME_MS;
+	c->on_read = linger_read;
+	c->on_write = NULL;
+	timer_set(&c->timer, LINGERING_TIMEOUT_MS);
+	linger_read(c);
+}
+
+void
+http_conn_shutdown(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+
+	if (hc == NULL)
+		conn_close(c);
+	else if (c->idle)
+		hc_close(hc);
+}

@@ -1,0 +1,18 @@
+/*
+ * The list of every worker-side directive table: grep here to find every
+ * directive the http side knows (main and events are master/core_conf.c).
+ */
+#include <stddef.h>
+
+#include "../common/conf.h"
+#include "access_log.h"
+#include "http_conf.h"
+#include "rewrite.h"
+#include "worker.h"
+
+const struct conf_cmd *const worker_conf_tables[] = {
+	http_core_cmds,
+	rewrite_cmds,
+	access_log_cmds,
+	NULL
+};
