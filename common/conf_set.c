@@ -102,7 +102,8 @@ set_time(struct conf *cf, const struct conf_cmd *cmd, void *field,
 	if (*v != CONF_UNSET_MSEC)
 		return conf_duplicate(cf);
 	n = str_parse_msec(CONF_ARG(cf, 1), cf->node->args[1].len, unit);
-	if (n < 0) {
+	/* millisecond timers are 32-bit in nginx: about 24 days at most */
+	if (n < 0 || (unit == 1 && n > 0x7fffffff)) {
 		conf_error(cf, "\"%s\" directive invalid value", cmd->name);
 		return -1;
 	}

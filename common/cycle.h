@@ -45,6 +45,7 @@ struct core_conf {
 	uid_t		 uid;
 	gid_t		 gid;
 	bool		 user_set;
+	bool		 events_seen;
 	int64_t		 rlimit_nofile;
 	int64_t		 shutdown_timeout;
 	int		 worker_connections;

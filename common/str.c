@@ -115,7 +115,7 @@ str_parse_size(const char *p, size_t len)
 int64_t
 str_parse_msec(const char *p, size_t len, int64_t unit)
 {
-	int64_t	total = 0, v, scale;
+	int64_t	total = 0, v, scale, last = INT64_MAX;
 	size_t	i = 0, start;
 	bool	any = false, bare = false;
 
@@ -154,6 +154,12 @@ str_parse_msec(const char *p, size_t len, int64_t unit)
 			case 'y': scale = 365 * 86400LL * 1000; break;
 			default: return -1;
 			}
+		}
+		/* units go from the largest down, each at most once: "1h30m" */
+		if (!bare) {
+			if (scale >= last)
+				return -1;
+			last = scale;
 		}
 		if (v > (INT64_MAX - total) / scale)
 			return -1;

@@ -71,8 +71,7 @@ set_worker_processes(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	}
 	n = (long)str_atoi(CONF_ARG(cf, 1), cf->node->args[1].len);
 	if (n <= 0 || n > 1024) {
-		conf_error(cf, "invalid value \"%s\" in \"%s\" directive",
-		    CONF_ARG(cf, 1), cmd->name);
+		conf_error(cf, "\"%s\" directive invalid value", cmd->name);
 		return -1;
 	}
 	*v = (int)n;
@@ -165,6 +164,11 @@ set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
 static int
 set_events(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
+	struct core_conf	*cc = cf->slots[CONF_SLOT_MAIN];
+
+	if (cc->events_seen)
+		return conf_duplicate(cf);
+	cc->events_seen = true;
 	return conf_run_block(cf, cf->node, CONF_EVENTS);
 }
 
@@ -174,6 +178,10 @@ core_conf_finish(struct cycle *c)
 	struct core_conf	*cc = &c->core;
 	struct log_target	*t;
 
+	if (!cc->events_seen) {
+		log_error(LOG_EMERG, "no \"events\" section in configuration");
+		return -1;
+	}
 	CONF_MERGE_INT(cc->worker_processes, CONF_UNSET, 1);
 	CONF_MERGE_INT(cc->daemon, CONF_UNSET, 1);
 	CONF_MERGE_INT(cc->master_process, CONF_UNSET, 1);

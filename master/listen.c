@@ -43,7 +43,8 @@ listen_inherit(void)
 	int		 v;
 	socklen_t	 l;
 
-	if (env == NULL)
+	/* only a list of descriptors is ours; anything else is ignored */
+	if (env == NULL || env[0] < '0' || env[0] > '9')
 		return 0;
 	while (*env != '\0' && ninherited < MAX_INHERITED) {
 		fd = strtol(env, &end, 10);

@@ -62,7 +62,7 @@ static const unsigned char	width_json[256] = {
 	[0x5d ... 0xff] = 1
 };
 
-/* Formats ------------------------------------------------------------------ */
+/* Formats ----------------------------------------------------------------- */
 
 static struct log_format *
 find_format(const struct array *formats, const char *name, size_t len)
@@ -124,36 +124,37 @@ format_compile(struct conf *cf, struct vars *vs, struct log_format *f,
 	return 0;
 }
 
-static struct log_format *
-format_add(struct conf *cf, struct array *formats, const char *name,
-    size_t len)
+/* Compiles and registers a format; 0, or -1 after conf_error(). */
+static int
+format_add(struct conf *cf, struct array *formats, struct vars *vs,
+    const struct str *name, int escape, const struct str *text)
 {
 	struct log_format	*f, **slot;
 
 	if ((f = pool_calloc(cf->pool, sizeof(*f))) == NULL ||
-	    (f->name.data = pool_strndup(cf->pool, name, len)) == NULL ||
+	    (f->name.data = pool_strndup(cf->pool, name->data,
+	    name->len)) == NULL)
+		return -1;
+	f->name.len = name->len;
+	f->escape = escape;
+	if (format_compile(cf, vs, f, text) == -1 ||
 	    (slot = array_push(formats)) == NULL)
-		return NULL;
-	f->name.len = len;
+		return -1;
 	*slot = f;
-	return f;
+	return 0;
 }
 
 int
 access_log_http_init(struct conf *cf, struct array *formats,
     struct vars *vs)
 {
-	static const struct str	 text = STR(COMBINED_FORMAT "\n");
-	struct log_format	*f;
+	static const struct str	name = STR("combined");
+	static const struct str	text = STR(COMBINED_FORMAT "\n");
 
 	if (formats->size == 0 && array_init(formats, cf->pool, 4,
 	    sizeof(struct log_format *)) == -1)
 		return -1;
-	if ((f = format_add(cf, formats, "combined",
-	    sizeof("combined") - 1)) == NULL)
-		return -1;
-	f->escape = VAR_ESCAPE_DEFAULT;
-	return format_compile(cf, vs, f, &text);
+	return format_add(cf, formats, vs, &name, VAR_ESCAPE_DEFAULT, &text);
 }
 
 /* log_format NAME [escape=default|json|none] STRING ... */
@@ -163,14 +164,17 @@ set_log_format(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	struct http_main	*hm = cf->slots[CONF_SLOT_HTTP];
 	struct array		*formats = field;
 	const struct str	*a = cf->node->args;
-	size_t			 nargs = CONF_NARGS(cf), first = 2, i, len;
-	struct log_format	*f;
+	size_t			 nargs = CONF_NARGS(cf), first = 2;
+	size_t			 i, len;
 	struct str		 text;
 	int			 escape = VAR_ESCAPE_DEFAULT;
 	char			*p;
 
-	if (hm == NULL || formats == NULL)
+	if (hm == NULL || formats == NULL) {
+		conf_error(cf, "\"%s\" directive is not allowed here",
+		    cmd->name);
 		return -1;
+	}
 	if (find_format(formats, a[1].data, a[1].len) != NULL) {
 		conf_error(cf, "duplicate \"log_format\" name \"%s\"",
 		    a[1].data);
@@ -207,13 +211,10 @@ set_log_format(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		text.len += a[i].len;
 	}
 	text.data[text.len++] = '\n';
-	if ((f = format_add(cf, formats, a[1].data, a[1].len)) == NULL)
-		return -1;
-	f->escape = escape;
-	return format_compile(cf, &hm->vars, f, &text);
+	return format_add(cf, formats, &hm->vars, &a[1], escape, &text);
 }
 
-/* Logs ---------------------------------------------------------------------- */
+/* Logs -------------------------------------------------------------------- */
 
 /* Frees a log's worker state with its configuration (a reload without a
  * master replaces the configuration in the same process). */
@@ -274,8 +275,11 @@ set_access_log(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	struct access_log	*log;
 	int64_t			 buffer = 0, flush = 0;
 
-	if (hm == NULL || lc == NULL)
+	if (hm == NULL || lc == NULL) {
+		conf_error(cf, "\"%s\" directive is not allowed here",
+		    cmd->name);
 		return -1;
+	}
 	if (strcmp(a[1].data, "off") == 0) {
 		if (nargs > 1) {
 			conf_error(cf, "invalid parameter \"%s\"", a[2].data);
@@ -383,7 +387,7 @@ const struct conf_cmd	access_log_cmds[] = {
 	{ NULL }
 };
 
-/* Writing ------------------------------------------------------------------- */
+/* Writing ----------------------------------------------------------------- */
 
 /* Writes p[0..len) whole; errors are logged at most once a second. */
 static void

@@ -178,7 +178,8 @@ parse_fields(const struct fields *f, const char *buf, const char *p,
 			if (p + 1 == end)
 				goto again;
 			if (p[1] != '\n')
-				return field_fail(f, line, p + 1, err, FE_BARE_CR);
+				return field_fail(f, line, p + 1, err,
+				    FE_BARE_CR);
 			return p + 2 - buf;
 		}
 		if (*p == '\n')
@@ -336,7 +337,8 @@ parse_request_line(struct http1_req *r, const char *buf, const char *end,
 	if (p == start)
 		return req_fail(r, 400, "client sent invalid request");
 	if (*p != ' ')
-		return line_fail(r, start, p, 400, "client sent invalid method");
+		return line_fail(r, start, p, 400,
+		    "client sent invalid method");
 	r->method = start;
 	r->method_len = (size_t)(p - start);
 
@@ -345,7 +347,8 @@ parse_request_line(struct http1_req *r, const char *buf, const char *end,
 	if (p == end)
 		goto again;
 	if (*p != ' ' || p == t)
-		return line_fail(r, start, p, 400, "client sent invalid request");
+		return line_fail(r, start, p, 400,
+		    "client sent invalid request");
 	r->target = t;
 	r->target_len = (size_t)(p - t);
 

@@ -659,15 +659,16 @@ set_keepalive_timeout(struct conf *cf, const struct conf_cmd *cmd,
 	if (l->keepalive_timeout != CONF_UNSET_MSEC)
 		return conf_duplicate(cf);
 	if ((v = str_parse_msec(CONF_ARG(cf, 1), cf->node->args[1].len,
-	    1000)) < 0) {
-		conf_error(cf, "invalid value \"%s\"", CONF_ARG(cf, 1));
+	    1000)) < 0 || v > 0x7fffffff) {
+		conf_error(cf, "\"%s\" directive invalid value", cmd->name);
 		return -1;
 	}
 	l->keepalive_timeout = v;
 	if (CONF_NARGS(cf) == 2) {
 		if ((v = str_parse_msec(CONF_ARG(cf, 2),
-		    cf->node->args[2].len, 1000)) < 0) {
-			conf_error(cf, "invalid value \"%s\"", CONF_ARG(cf, 2));
+		    cf->node->args[2].len, 1000)) < 0 || v > 0x7fffffff) {
+			conf_error(cf, "\"%s\" directive invalid value",
+			    cmd->name);
 			return -1;
 		}
 		l->keepalive_header = v;
@@ -784,9 +785,14 @@ set_not_supported(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return -1;
 }
 
+/* Accepted for compatibility, with no effect yet; flags are still checked. */
 static int
 set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
+	int	v = CONF_UNSET;
+
+	if (cmd->args == CONF_FLAG && strcmp(cmd->name, "types_hash_max_size"))
+		return conf_set_flag(cf, cmd, &v);
 	return 0;
 }
 

@@ -297,24 +297,30 @@ content(struct request *r)
 	http_special(r, 404);
 }
 
+/* client_max_body_size is checked as soon as the location is known. */
+static bool
+body_too_large(struct request *r)
+{
+	int64_t	max = r->loc->client_max_body_size;
+
+	if (max > 0 && r->chunked)
+		r->hc->chunked.max_size = (uint64_t)max;
+	if (max == 0 || r->content_length <= max)
+		return false;
+	log_conn(LOG_ERR, r->conn->number, "client intended to send too "
+	    "large body: %lld bytes", (long long)r->content_length);
+	r->close_after = true;
+	r->lingering = true;
+	r->discard_body = false;
+	http_special(r, 413);
+	return true;
+}
+
 static void
 check_body(struct request *r)
 {
 	struct http_conn	*hc = r->hc;
-	int64_t			 max = r->loc->client_max_body_size;
 
-	if (max > 0 && r->content_length > max) {
-		log_conn(LOG_ERR, r->conn->number, "client intended to send "
-		    "too large body: %lld bytes",
-		    (long long)r->content_length);
-		r->close_after = true;
-		r->lingering = true;
-		r->discard_body = false;
-		http_special(r, 413);
-		return;
-	}
-	if (max > 0 && r->chunked)
-		hc->chunked.max_size = (uint64_t)max;
 	if (r->discard_body && r->expect_continue && !hc->sent_continue &&
 	    hc->rend == hc->rstart) {
 		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -336,6 +342,8 @@ run_location(struct request *r)
 			http_special(r, 404);
 			return;
 		}
+		if (body_too_large(r))
+			return;
 		res = rewrite_run(r, r->loc->script);
 		if (res == REWRITE_DONE)
 			return;

@@ -23,7 +23,7 @@
  * scratch array. */
 #define CV_STACK_PARTS	16
 
-/* Helpers for getters ------------------------------------------------------ */
+/* Helpers for getters ----------------------------------------------------- */
 
 static int
 not_found(struct str *out)
@@ -136,7 +136,7 @@ header_name_matches(const char *h, size_t hlen, const struct str *want)
 	return true;
 }
 
-/* Request headers ----------------------------------------------------------- */
+/* Request headers --------------------------------------------------------- */
 
 /* The first request header called name (exact, case-insensitive). */
 static const struct http1_header *
@@ -300,7 +300,7 @@ get_arg(struct request *r, struct str *out, uintptr_t data)
 	return not_found(out);
 }
 
-/* Response headers ---------------------------------------------------------- */
+/* Response headers -------------------------------------------------------- */
 
 /* $sent_http_NAME: the header as usher sends it, several joined by ", ". */
 static int
@@ -353,7 +353,7 @@ get_sent_http(struct request *r, struct str *out, uintptr_t data)
 	return 0;
 }
 
-/* The request line and URI --------------------------------------------------- */
+/* The request line and URI ------------------------------------------------ */
 
 enum {
 	RQ_REQUEST = 1,
@@ -426,7 +426,7 @@ get_server_protocol(struct request *r, struct str *out, uintptr_t data)
 	return not_found(out);
 }
 
-/* The connection ------------------------------------------------------------ */
+/* The connection ---------------------------------------------------------- */
 
 static int
 get_remote_addr(struct request *r, struct str *out, uintptr_t data)
@@ -533,7 +533,7 @@ get_number(struct request *r, struct str *out, uintptr_t data)
 	return set_uint(r, out, v);
 }
 
-/* The response and timing --------------------------------------------------- */
+/* The response and timing ------------------------------------------------- */
 
 static int
 get_status(struct request *r, struct str *out, uintptr_t data)
@@ -613,7 +613,7 @@ get_not_found(struct request *r, struct str *out, uintptr_t data)
 	return not_found(out);
 }
 
-/* $request_id ---------------------------------------------------------------- */
+/* $request_id ------------------------------------------------------------- */
 
 /*
  * xoshiro256** seeded through splitmix64 from one getrandom() per
@@ -697,7 +697,7 @@ get_request_id(struct request *r, struct str *out, uintptr_t data)
 	return set_lit(out, r->request_id, 32);
 }
 
-/* The registry --------------------------------------------------------------- */
+/* The registry ------------------------------------------------------------ */
 
 struct var_def {
 	const char	*name;
@@ -916,7 +916,7 @@ vars_set(struct request *r, int idx, const struct str *val)
 	r->vset[idx] = 1;
 }
 
-/* Complex values ------------------------------------------------------------- */
+/* Complex values ---------------------------------------------------------- */
 
 static bool
 is_name_char(char c)
@@ -969,9 +969,9 @@ cv_scan(struct conf *cf, struct vars *vs, const char *s, size_t len,
 			while (i < len && s[i] != '}')
 				i++;
 			if (i == len) {
-				conf_error(cf, "the closing bracket in \"%.*s\" "
-				    "variable is missing", (int)(i - start),
-				    s + start);
+				conf_error(cf, "the closing bracket in "
+				    "\"%.*s\" variable is missing",
+				    (int)(i - start), s + start);
 				return -1;
 			}
 			name = s + start;

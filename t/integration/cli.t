@@ -41,11 +41,12 @@ like(err, r"^configure arguments:", "-V prints the configure arguments")
 rc, out, err = t.run("-h", std=False)
 is_(rc, 0, "-h exits 0")
 text = out + err
-ok(all(o in text for o in ("-t", "-T", "-q", "-s signal", "-p prefix",
-                           "-e filename", "-c filename", "-g directives",
-                           "-v", "-V")),
-   "-h lists the options")
-like(text, r"stop, quit, reopen, reload", "-h lists the signals of -s")
+missing = [o for o in ("-h", "-v", "-V", "-t", "-T", "-q", "-s", "-p", "-e",
+                       "-c", "-g")
+           if not re.search(r"(^|[\s,\[])%s\b" % re.escape(o), text, re.M)]
+is_(missing, [], "-h lists the options")
+ok(all(w in text for w in ("stop", "quit", "reopen", "reload")),
+   "-h names the signals of -s")
 
 rc, out, err = t.run("-x", std=False)
 is_(rc, 1, "an unknown option exits 1")

@@ -162,7 +162,12 @@ def _alarm(signum, frame):
     raise TimeoutError("test file exceeded TEST_TIMEOUT")
 
 
+def _term(signum, frame):
+    sys.exit(1)     # runs the atexit cleanup: no daemon is left behind
+
+
 _signal.signal(_signal.SIGALRM, _alarm)
+_signal.signal(_signal.SIGTERM, _term)
 _signal.alarm(int(os.environ.get("TEST_TIMEOUT", "120")))
 
 # ---------------------------------------------------------------- utilities
@@ -220,21 +225,16 @@ def ppid(pid):
 
 
 def children(pid):
-    """Live child pids of pid (via /proc/<pid>/task/*/children when the
-    kernel has it, else a scan of /proc for the parent pid)."""
+    """Live child pids of pid: from /proc/<pid>/task/*/children when the
+    kernel has it, else by a scan of /proc for the parent pid."""
     kids = set()
     try:
         for task in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                    kids.update(int(x) for x in f.read().split())
-            except FileNotFoundError:
-                raise
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids.update(int(x) for x in f.read().split())
     except FileNotFoundError:
-        kids = set()
-        for d in os.listdir("/proc"):
-            if d.isdigit() and ppid(int(d)) == pid:
-                kids.add(int(d))
+        kids = set(int(d) for d in os.listdir("/proc")
+                   if d.isdigit() and ppid(int(d)) == pid)
     return sorted(k for k in kids if pid_alive(k))
 
 
@@ -687,7 +687,6 @@ class Usher:
         self.conf_text = None
         self.proc = None
         self.known_pids = set()
-        self._stderr = None
         _instances.append(self)
         if conf is not None:
             self.write_conf(conf)
@@ -1004,10 +1003,9 @@ class Usher:
         return Conn(self._port(port), **kw)
 
     def _port(self, port):
+        """A port label (as in %%PORT_label%%) or number -> number."""
         if port is None:
             return self.default_port()
-        if isinstance(port, int) and port > 1024 * 64:
-            raise ValueError(port)
         if str(port) in self.ports:
             return self.ports[str(port)]
         return int(port)

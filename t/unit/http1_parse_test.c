@@ -505,6 +505,10 @@ test_names_options(void)
 	    "underscore name still dropped");
 	is_int(req_once(&r, S(dot)), 400, "tchar name rejected");
 	is_int(req_once(&r, S(at)), 400, "non-token name rejected");
+	is_int(req_once(&r, S(GET11 HOST "X\xffY: a\r\n\r\n")), 400,
+	    "obs-text name rejected");
+	is_str(r.error, "client sent invalid header line: bad character in name",
+	    "rejected name says why");
 	opt_reset();
 	is_int(req_once(&r, S(dot)), ACCEPTED, "tchar name by default");
 	ok(r.nheaders == 1 && r.ndropped == 1, "tchar name dropped");
@@ -548,6 +552,14 @@ test_limits(void)
 	    "unfinished target over the limit");
 	is_int(req_once(&r, S("GETGETGETGETGETGETGETGET")), 414,
 	    "unfinished method over the limit");
+	is_int(req_once(&r, S("GET /123456789012345678\x01 HTTP/1.1\r\n")),
+	    414, "a bad byte past the limit: 414, as byte by byte");
+	is_int(req_trickle(&r, S("GET /123456789012345678\x01 HTTP/1.1\r\n")),
+	    414, "the same byte by byte");
+	is_int(req_once(&r, S("GET /1234567 HTTP/1.1\x01")), 400,
+	    "a bad byte before the limit: 400");
+	is_int(req_once(&r, S("GET /123456789 HTTP/2.0\r\n\r\n")), 414,
+	    "too long beats unsupported version");
 	opt_reset();
 	memset(buf, 'a', 6000);
 	memcpy(buf, "GET /", 5);
@@ -567,6 +579,10 @@ test_limits(void)
 	    "unfinished field name over the limit");
 	is_int(req_once(&r, S(GET11 "X_Y: 123456\r\n" HOST "\r\n")), 431,
 	    "dropped line over the limit");
+	is_int(req_once(&r, S(GET11 "X: 123456789\x01\r\n\r\n")), 431,
+	    "a bad byte past the field limit: 431, as byte by byte");
+	is_int(req_once(&r, S(GET11 "X: 1234\x01\r\n\r\n")), 400,
+	    "a bad byte before the field limit: 400");
 	is_int(req_once(&r, S("GET /0123456789012345 HTTP/1.1\r\n"
 	    "Host: 1\r\n\r\n")), ACCEPTED,
 	    "field limit does not apply to the request line");
