@@ -397,7 +397,13 @@ upgrade(struct master *m)
 static void
 shutdown_done(struct master *m)
 {
+	char	old[4096];
+
 	pidfile_remove(m->cycle->core.pid_path);
+	/* an old master that handed over leaves no .oldbin behind */
+	if (snprintf(old, sizeof(old), "%s.oldbin",
+	    m->cycle->core.pid_path) < (int)sizeof(old))
+		pidfile_remove(old);
 	log_error(LOG_NOTICE, "exit");
 	config_free(m->cycle);
 	exit(0);

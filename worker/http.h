@@ -148,6 +148,8 @@ const char *http_status_text(int status, size_t *len);
 
 /* Called by http_response.c once the response is out. */
 void	http_conn_request_done(struct request *);
+/* Consumes the request body bytes already read; -1 if they are malformed. */
+int	http_conn_check_body(struct request *);
 /* Queues bytes for the client; 0 or -1. */
 int	http_conn_write(struct request *, struct iovec *, int n);
 

@@ -1168,7 +1168,7 @@ http1_chunked_decode(struct http1_chunked *c, char *buf, size_t *len)
 		if ((error = chunk_step(c, (unsigned char)buf[i++])) != NULL)
 			goto fail;
 		if (c->done) {
-			memmove(buf + out, buf + i, n - i);
+			/* the rest stays put: the body written never reaches it */
 			*len = out;
 			return (ssize_t)(n - i);
 		}

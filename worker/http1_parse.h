@@ -143,11 +143,12 @@ ssize_t	 http1_parse_response(struct http1_resp *r, const char *buf,
 /* Starts decoding a chunked body of at most max_size bytes (0: any). */
 void	 http1_chunked_init(struct http1_chunked *c, uint64_t max_size);
 /*
- * Decodes buf[0..*len) in place; on return buf[0..*len) holds the body
- * bytes found.  Returns PARSE_AGAIN when all input was used and more is
- * needed, PARSE_ERROR (c->status, c->error; it stays), or, once the last
- * chunk and the trailers have ended (c->done), the count of bytes after
- * them, which are moved to buf + *len: the next pipelined message.
+ * Decodes buf[0..n) in place, n being *len on entry; on return
+ * buf[0..*len) holds the body bytes found.  Returns PARSE_AGAIN when all
+ * input was used and more is needed, PARSE_ERROR (c->status, c->error; it
+ * stays), or, once the last chunk and the trailers have ended (c->done),
+ * the count r of bytes after them, left in place at buf[n - r..n): the
+ * next pipelined message.
  */
 ssize_t	 http1_chunked_decode(struct http1_chunked *c, char *buf,
 	    size_t *len);

@@ -259,6 +259,23 @@ set_server(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return 0;
 }
 
+/* Named groups become variables, set when the regex matches. */
+static int
+register_captures(struct conf *cf, const struct regex *re)
+{
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
+	size_t			 k;
+
+	for (k = 0; k < re->nnames; k++)
+		if (re->names[k] != NULL && vars_add_settable(&h->vars,
+		    re->names[k], strlen(re->names[k])) == -1) {
+			conf_error(cf, "the capture name \"%s\" is a "
+			    "built-in variable", re->names[k]);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 set_location(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
@@ -322,6 +339,8 @@ set_location(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			conf_error(cf, "%s", err);
 			return -1;
 		}
+		if (register_captures(cf, l->regex) == -1)
+			return -1;
 	}
 	if (l->match == LOC_NAMED) {
 		if (parent != s->loc) {
@@ -343,8 +362,10 @@ set_location(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			    "named location \"%s\"", name, parent->name.data);
 			return -1;
 		}
-		if (parent != s->loc && parent->match != LOC_REGEX &&
-		    l->match != LOC_REGEX && (l->name.len < parent->name.len ||
+		/* a prefix inside a regex location could never be chosen */
+		if (parent != s->loc && l->match != LOC_REGEX &&
+		    (parent->match == LOC_REGEX ||
+		    l->name.len < parent->name.len ||
 		    memcmp(l->name.data, parent->name.data,
 		    parent->name.len) != 0)) {
 			conf_error(cf, "location \"%s\" is outside location "

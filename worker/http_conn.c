@@ -98,7 +98,8 @@ http_conn_start(struct conn *c)
 	hc->addr = ha;
 	hc->state = HC_IDLE;
 	c->data = hc;
-	c->idle = true;
+	/* not idle: its first request is on the way and will be served */
+	c->idle = false;
 	c->on_read = read_head;
 	c->on_write = NULL;
 	c->timer.fn = on_timeout;
@@ -322,7 +323,6 @@ http_conn_request_done(struct request *r)
 
 	r->done = true;
 	access_log_write(r);
-	c->requests++;
 	if (r->close_after || !r->keepalive || worker.quitting) {
 		if (r->lingering) {
 			linger(c);
@@ -496,4 +496,19 @@ http_conn_shutdown(struct conn *c)
 		conn_close(c);
 	else if (c->idle)
 		hc_close(hc);
+}
+
+int
+http_conn_check_body(struct request *r)
+{
+	struct http_conn	*hc = r->hc;
+	int			 rc;
+
+	if (!r->discard_body || hc->rend == hc->rstart)
+		return 0;
+	if ((rc = skip_buffered_body(hc)) == -1)
+		return -1;
+	if (rc == 1)
+		r->discard_body = false;
+	return 0;
 }

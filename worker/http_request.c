@@ -121,6 +121,31 @@ normalize_path(struct request *r, const char *p, size_t len, bool merge)
 	return 0;
 }
 
+/* Sets the variables of a regex's named groups from r->caps. */
+static void
+set_named(struct request *r, const struct regex *re, const char *subject)
+{
+	struct str	v;
+	size_t		k;
+	int		idx;
+
+	for (k = 0; k < re->nnames && k < REGEX_MAX_CAPTURES; k++) {
+		if (re->names[k] == NULL)
+			continue;
+		v.data = NULL;
+		v.len = 0;
+		if (r->caps[2 * k] >= 0) {
+			v.data = (char *)subject + r->caps[2 * k];
+			v.len = (size_t)(r->caps[2 * k + 1] - r->caps[2 * k]);
+		}
+		/* registered at load time: this only looks the name up */
+		idx = vars_add_settable(&r->http->vars, re->names[k],
+		    strlen(re->names[k]));
+		if (idx >= 0)
+			vars_set(r, idx, &v);
+	}
+}
+
 /* Server selection ------------------------------------------------------- */
 
 static struct http_srv *
@@ -181,24 +206,7 @@ find_server(struct request *r, const char *host, size_t len)
 			r->ncaps = sn->regex->ncaptures + 1;
 			r->cap_subject.data = (char *)host;
 			r->cap_subject.len = len;
-			for (size_t k = 0; k < sn->regex->nnames; k++) {
-				struct str	v = STR_NULL;
-				int		idx;
-
-				if (sn->regex->names[k] == NULL ||
-				    k >= REGEX_MAX_CAPTURES)
-					continue;
-				if (caps[2 * k] >= 0) {
-					v.data = (char *)host + caps[2 * k];
-					v.len = (size_t)(caps[2 * k + 1] -
-					    caps[2 * k]);
-				}
-				idx = vars_add_settable(&r->http->vars,
-				    sn->regex->names[k],
-				    strlen(sn->regex->names[k]));
-				if (idx >= 0)
-					vars_set(r, idx, &v);
-			}
+			set_named(r, sn->regex, host);
 			return s;
 		}
 	}
@@ -265,6 +273,7 @@ find_in(struct request *r, struct http_loc *level, bool *regex_done)
 			r->ncaps = l->regex->ncaptures + 1;
 			r->cap_subject.data = subject;
 			r->cap_subject.len = r->uri.len;
+			set_named(r, l->regex, subject);
 			*regex_done = true;
 			/* a regex location may nest more locations */
 			if (l->children.n > 0) {
@@ -431,6 +440,7 @@ http_request_start(struct http_conn *hc, size_t head_len)
 		return;
 	}
 	r->in = p;
+	hc->conn->requests++;
 	r->header_len = head_len;
 	r->request_length = head_len;
 	r->request_line.data = (char *)p->line;

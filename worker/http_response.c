@@ -145,6 +145,8 @@ put(char *p, const char *s, size_t len)
 	return p + len;
 }
 
+static void	builtin_page(struct request *, int);
+
 #define PUT_LIT(p, lit)	put((p), (lit), sizeof(lit) - 1)
 
 void
@@ -162,8 +164,29 @@ http_respond(struct request *r)
 	int			 status = r->status, line_status;
 	bool			 body_allowed;
 
+	/* a malformed body already here turns the answer into a 400 */
+	if (r->discard_body && http_conn_check_body(r) == -1) {
+		log_conn(LOG_INFO, c->number, "client sent invalid chunked body");
+		r->discard_body = false;
+		r->keepalive = false;
+		r->close_after = true;
+		r->lingering = true;
+		r->err_status = 0;
+		r->location.len = 0;
+		r->status = 0;
+		builtin_page(r, 400);
+		return;
+	}
 	if (r->err_status > 0)
 		status = r->status = r->err_status;
+	/* the body will be read (to drop it): tell a waiting client to send */
+	if (r->discard_body && r->expect_continue && !r->hc->sent_continue &&
+	    r->hc->rend == r->hc->rstart) {
+		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		r->hc->sent_continue = true;
+		conn_send(c, cont, sizeof(cont) - 1);
+	}
 	if (status == 444) {
 		r->close_after = true;
 		r->lingering = false;
@@ -171,7 +194,7 @@ http_respond(struct request *r)
 		return;
 	}
 	if (!r->keepalive || worker.quitting ||
-	    c->requests + 1 >= (unsigned)l->keepalive_requests)
+	    c->requests >= (unsigned)l->keepalive_requests)
 		r->close_after = true;
 	line_status = status == 494 ? 400 : status;
 	rtext = http_status_text(status == 494 ? 400 : status, &rlen);
@@ -376,6 +399,7 @@ http_special(struct request *r, int status)
 	if (uri.data[0] != '/') {
 		/* a URL: send the client there */
 		r->location = uri;
+		r->err_status = 0;
 		builtin_page(r, ep->overwrite == 301 || ep->overwrite == 303 ||
 		    ep->overwrite == 307 || ep->overwrite == 308 ?
 		    ep->overwrite : 302);

@@ -236,17 +236,20 @@ run_rewrite(struct request *r, const struct rw_op *op, bool *stop)
 	if (cvalue_eval(r, op->value, &v) == -1)
 		goto fail;
 	if (op->flag == RW_REDIRECT || op->flag == RW_PERMANENT) {
-		if (op->keep_args && r->args.len > 0) {
+		if (v.len > 0 && v.data[v.len - 1] == '?')
+			v.len--;	/* "...?" drops the old arguments */
+		else if (r->args.len > 0) {
+			char	sep = op->keep_args ? '?' : '&';
+
 			if ((p = pool_alloc(r->pool, v.len + 1 + r->args.len))
 			    == NULL)
 				goto fail;
 			memcpy(p, v.data, v.len);
-			p[v.len] = '?';
+			p[v.len] = sep;
 			memcpy(p + v.len + 1, r->args.data, r->args.len);
 			v.data = p;
 			v.len += 1 + r->args.len;
-		} else if (v.len > 0 && v.data[v.len - 1] == '?')
-			v.len--;
+		}
 		r->location = v;
 		http_special(r, op->flag == RW_PERMANENT ? 301 : 302);
 		*stop = true;
@@ -255,11 +258,14 @@ run_rewrite(struct request *r, const struct rw_op *op, bool *stop)
 	uri = v;
 	args = r->args;
 	if ((q = memchr(v.data, '?', v.len)) != NULL) {
+		bool	drop = v.data[v.len - 1] == '?';
+
 		uri.len = (size_t)(q - v.data);
 		args.data = q + 1;
 		args.len = v.len - uri.len - 1;
-		if (args.len > 0 && r->args.len > 0 && !op->keep_args &&
-		    v.data[v.len - 1] != '?') {
+		if (drop && args.len > 0)
+			args.len--;	/* the final '?' only says "no old args" */
+		if (args.len > 0 && r->args.len > 0 && !drop) {
 			/* "new?a=1" keeps the old arguments after the new */
 			if ((p = pool_alloc(r->pool, args.len + 1 +
 			    r->args.len)) == NULL)

@@ -104,13 +104,18 @@ REJECT = [
      None),
 ]
 
+NEXT = "GET /next HTTP/1.1\r\n" + H + "\r\n"
+
 for name, req, status, lenient in REJECT:
     if lenient and not usher_only(lenient):
         continue
-    reply = t.raw(req, timeout=3)
+    # A pipelined request follows: it must never be answered.
+    reply = t.raw(req + NEXT, timeout=3)
     ok(reply.status == status and reply.closed,
        "%s: %d and the connection is closed" % (name, status)) or \
         diag("got %r (closed: %s)" % (bytes(reply[:300]), reply.closed))
+    ok(b"ok GET /next" not in reply, "%s: the request after it is not "
+       "served" % name)
 
 # Headers over the limit: 400 (nginx: "Request Header Or Cookie Too Large")
 # or 431.
@@ -181,16 +186,28 @@ with t.conn() as c:
     r = c.read_response()
     ok(r.status == 200 and c.closed(3), "HTTP/1.0 without keep-alive: closed")
 
+def read_or_none(c, timeout=3):
+    try:
+        return c.read_response(timeout=timeout)
+    except (OSError, EOFError) as e:
+        diag("read: %s: %s" % (type(e).__name__, e))
+        return None
+
+
 with t.conn() as c:
     c.send("POST /e HTTP/1.1\r\n" + H + "Content-Length: 3\r\n"
            "Expect: 100-continue\r\n\r\n")
-    r = c.read_response(timeout=3)
+    r = read_or_none(c)
     is_(r and (r.status, r.raw_head), (100, b"HTTP/1.1 100 Continue"),
         "Expect: 100-continue: 100 Continue first")
-    c.send("abc")
-    r = c.read_response(timeout=3)
+    c.send("abc" + "GET /after-expect HTTP/1.1\r\n" + H + "\r\n")
+    if r is not None and r.status == 100:
+        r = read_or_none(c)
     is_(r and (r.status, r.body), (200, "ok POST /e \n"),
         "Expect: 100-continue: then the final response")
+    r = read_or_none(c)
+    is_(r and (r.status, r.body), (200, "ok GET /after-expect \n"),
+        "Expect: 100-continue: the next request on the connection")
 
 with t.conn() as c:
     c.send("POST /ch HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n"

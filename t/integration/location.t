@@ -54,8 +54,6 @@ http {
 
         location @named         { return 200 "named"; }
         location /teapot        { error_page 418 = @named; return 418; }
-
-        location ~ (?<word>[a-z]+)\.cap$ { return 200 "cap-$1-$word"; }
     }
 }
 """)
@@ -92,7 +90,6 @@ CASES = [
      "outer regexes are tried in file order (\\.php$ is before ^/rx/)"),
     ("/@named", "root", "a named location is not matched by the URI"),
     ("/teapot", "named", "a named location is reached by error_page"),
-    ("/abc.cap", "cap-abc-abc", "numbered and named regex captures"),
     ("/%70re", "pre", "the URI is percent-decoded before matching"),
     ("/prefix%2Fa.txt", "regex-txt-first", "a decoded %2F is a slash"),
     ("/pre/../exact", "exact", "dot-dot segments are resolved"),
@@ -127,6 +124,29 @@ for conf, msg in (
     rc, out, err = t.run("-t")
     is_(rc, 1, "rejected: %s" % conf.replace("\n", " "))
     like(err, r"\[emerg\] %s" % msg, "message: %s" % msg)
+
+# Captures of a location regex (kept apart so that the matching order above
+# is checked even without them).
+t.write_conf(r"""
+events { }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        location / { return 200 "root"; }
+        location ~ ^/(?<word>[a-z]+)/(\d+)\.cap$ { return 200 "cap $1 $2 $word"; }
+        location ~* ^/CI/(.+)$ { return 200 "ci $1"; }
+    }
+}
+""")
+if t.try_start("named captures in a location regex"):
+    for path, want, name in (
+            ("/abc/42.cap", "cap abc 42 abc", "numbered and named captures"),
+            ("/ci/Mixed", "ci Mixed", "a ~* regex capture keeps its case")):
+        r = t.get(path)
+        is_((r.status, r.body), (200, want),
+            "%s -> %s: %s" % (path, want, name))
+    t.stop()
 
 t.check_error_log()
 sys.exit(done())

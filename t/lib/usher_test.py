@@ -805,7 +805,7 @@ class Usher:
 
     def start(self, daemon=None, args=(), wait=True, timeout=10.0):
         """Start the binary; with wait, until the pid file exists and every
-        listen port accepts.  Returns self."""
+        listen port accepts.  Returns self; raises StartError."""
         if daemon is not None and daemon != self.daemon:
             self.daemon = daemon
             if self.conf_text is not None:
@@ -818,6 +818,7 @@ class Usher:
             os.unlink(self.pid_file)
         except FileNotFoundError:
             pass
+        self._marks = (len(self.read("stderr.log")), len(self.error_log()))
         cmd = self.argv(*args)
         out = open(self.path("stderr.log"), "ab")
         if self.daemon:
@@ -825,8 +826,8 @@ class Usher:
                                stdin=subprocess.DEVNULL)
             out.close()
             if p.returncode != 0:
-                raise StartError("%s exited %d: %s" % (
-                    " ".join(cmd), p.returncode, self.read("stderr.log")))
+                raise StartError("exited %d: %s" % (p.returncode,
+                                                    self._why()))
         else:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=out,
                                          stdin=subprocess.DEVNULL)
@@ -836,16 +837,33 @@ class Usher:
             self.wait_started(timeout)
         return self
 
+    def _why(self):
+        """What the binary said since the last start (a few lines)."""
+        so, eo = getattr(self, "_marks", (0, 0))
+        text = self.read("stderr.log")[so:] + self.error_log()[eo:]
+        lines = [x for x in text.splitlines() if x.strip()]
+        return "\n".join(lines[:6])
+
+    def try_start(self, what="", **kw):
+        """start(), but a failure to start is a failed test (named what),
+        not an exception; returns True if it started."""
+        try:
+            self.start(**kw)
+            return True
+        except StartError as e:
+            ok(False, "starts%s" % (": " + what if what else ""))
+            diag(str(e))
+            return False
+
     def wait_started(self, timeout=10.0):
         end = time.monotonic() + timeout
         while self.master_pid() is None:
             if self.proc is not None and self.proc.poll() is not None:
-                raise StartError("exited %s: %s%s" % (
-                    self.proc.returncode, self.read("stderr.log"),
-                    self.error_log()))
+                raise StartError("exited %s: %s" % (self.proc.returncode,
+                                                    self._why()))
             if time.monotonic() > end:
                 raise StartError("no pid file after %ss: %s" % (
-                    timeout, self.error_log()))
+                    timeout, self._why()))
             time.sleep(0.02)
         self.known_pids.add(self.master_pid())
         for host, port in self.listen_ports():
@@ -856,7 +874,7 @@ class Usher:
                 except OSError:
                     if time.monotonic() > end:
                         raise StartError("port %d does not accept: %s" % (
-                            port, self.error_log()))
+                            port, self._why()))
                     time.sleep(0.02)
         return self
 
