@@ -61,7 +61,7 @@ struct cycle {
 	struct conf	 conf;		/* its files, for -T */
 	struct core_conf core;
 	struct array	 listeners;	/* struct listener */
-	struct array	 open_files;	/* struct open_file */
+	struct array	 open_files;	/* struct open_file * */
 	void		*http;		/* worker/http_conf.h */
 	bool		 prefix_given;	/* -p: nginx-style relative defaults */
 	const char	*error_log_default;	/* -e, or the built-in one */

@@ -49,7 +49,7 @@ config_load(const struct start_opts *o, unsigned generation)
 		c->error_log_default = o->prefix_given ? "logs/error.log" :
 		    USHER_ERROR_LOG_PATH;
 	if (array_init(&c->listeners, pool, 4, sizeof(struct listener)) == -1 ||
-	    array_init(&c->open_files, pool, 4, sizeof(struct open_file)) == -1)
+	    array_init(&c->open_files, pool, 4, sizeof(struct open_file *)) == -1)
 		goto fail;
 	if (conf_init(&c->conf, pool, o->prefix, o->conf_path, tables) == -1)
 		goto fail;
@@ -81,7 +81,7 @@ config_open_files(struct cycle *c)
 	size_t			 i, j;
 
 	for (i = 0; i < c->open_files.n; i++) {
-		f = ARRAY_AT(&c->open_files, struct open_file, i);
+		f = *ARRAY_AT(&c->open_files, struct open_file *, i);
 		if ((f->fd = log_open_file(f->path)) == -1) {
 			log_error(LOG_EMERG, "open() \"%s\" failed (%d: %s)",
 			    f->path, errno, strerror(errno));
@@ -93,7 +93,7 @@ config_open_files(struct cycle *c)
 		if (t->path == NULL)
 			continue;
 		for (j = 0; j < c->open_files.n; j++) {
-			f = ARRAY_AT(&c->open_files, struct open_file, j);
+			f = *ARRAY_AT(&c->open_files, struct open_file *, j);
 			if (strcmp(f->path, t->path) == 0)
 				t->fd = f->fd;
 		}
@@ -116,7 +116,7 @@ config_reopen_files(struct cycle *c, uid_t uid)
 	int			 fd;
 
 	for (i = 0; i < c->open_files.n; i++) {
-		f = ARRAY_AT(&c->open_files, struct open_file, i);
+		f = *ARRAY_AT(&c->open_files, struct open_file *, i);
 		if ((fd = log_open_file(f->path)) == -1) {
 			log_error(LOG_ALERT, "open() \"%s\" failed (%d: %s)",
 			    f->path, errno, strerror(errno));
@@ -136,7 +136,7 @@ config_reopen_files(struct cycle *c, uid_t uid)
 	for (i = 0; i < c->core.error_logs.n; i++) {
 		t = ARRAY_AT(&c->core.error_logs, struct log_target, i);
 		for (j = 0; t->path != NULL && j < c->open_files.n; j++) {
-			f = ARRAY_AT(&c->open_files, struct open_file, j);
+			f = *ARRAY_AT(&c->open_files, struct open_file *, j);
 			if (strcmp(f->path, t->path) == 0)
 				t->fd = f->fd;
 		}
@@ -152,7 +152,7 @@ config_free(struct cycle *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->open_files.n; i++) {
-		f = ARRAY_AT(&c->open_files, struct open_file, i);
+		f = *ARRAY_AT(&c->open_files, struct open_file *, i);
 		if (f->fd != -1)
 			close(f->fd);
 	}

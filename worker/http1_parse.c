@@ -595,7 +595,8 @@ add_content_length(const struct http1_header *h, int64_t *cl)
 				return -1;
 			v = v * 10 + d;
 		}
-		if (p == s || (*cl != -1 && *cl != v))
+		/* strict: a second value, even an equal one, is refused */
+		if (p == s || *cl != -1)
 			return -1;
 		*cl = v;
 		while (p < end && (*p == ' ' || *p == '\t'))

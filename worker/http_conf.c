@@ -687,7 +687,7 @@ set_keepalive_timeout(struct conf *cf, const struct conf_cmd *cmd,
 	l->keepalive_timeout = v;
 	if (CONF_NARGS(cf) == 2) {
 		if ((v = str_parse_msec(CONF_ARG(cf, 2),
-		    cf->node->args[2].len, 1000)) < 0 || v > 0x7fffffff) {
+		    cf->node->args[2].len, 1000)) < 0) {
 			conf_error(cf, "\"%s\" directive invalid value",
 			    cmd->name);
 			return -1;

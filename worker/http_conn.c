@@ -324,7 +324,8 @@ http_conn_request_done(struct request *r)
 	r->done = true;
 	access_log_write(r);
 	if (r->close_after || !r->keepalive || worker.quitting) {
-		if (r->lingering) {
+		/* an unread body would make close() send a reset */
+		if (r->lingering || r->discard_body) {
 			linger(c);
 			return;
 		}

@@ -372,8 +372,10 @@ get_request_field(struct request *r, struct str *out, uintptr_t data)
 	case RQ_REQUEST_URI:	return set_slice(out, &r->unparsed_uri);
 	case RQ_URI:		return set_slice(out, &r->uri);
 	case RQ_ARGS:
-		/* an absent query is found and empty, as in nginx */
-		out->data = r->args.data != NULL ? r->args.data : (char *)"";
+		/* no '?' at all: not found, so logs show "-" as nginx's do */
+		if (r->args.data == NULL)
+			return not_found(out);
+		out->data = r->args.data;
 		out->len = r->args.len;
 		return 0;
 	}
@@ -939,11 +941,15 @@ cv_scan(struct conf *cf, struct vars *vs, const char *s, size_t len,
 	int		 idx;
 
 	while (i < len) {
-		if (s[i] != '$' || i + 1 == len ||
-		    !(is_name_char(s[i + 1]) || s[i + 1] == '{')) {
-			/* a '$' not followed by a name is literal */
+		if (s[i] != '$') {
 			i++;
 			continue;
+		}
+		/* nginx has no literal '$': one without a name is an error */
+		if (i + 1 == len || !(is_name_char(s[i + 1]) ||
+		    s[i + 1] == '{')) {
+			conf_error(cf, "invalid variable name");
+			return -1;
 		}
 		if (i > lit) {
 			if (parts != NULL) {

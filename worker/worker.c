@@ -120,7 +120,7 @@ reopen_logs(struct cycle *c)
 
 	access_log_flush_all();
 	for (i = 0; i < c->open_files.n; i++) {
-		f = ARRAY_AT(&c->open_files, struct open_file, i);
+		f = *ARRAY_AT(&c->open_files, struct open_file *, i);
 		if ((fd = log_open_file(f->path)) == -1) {
 			log_error(LOG_ALERT, "open() \"%s\" failed (%d: %s)",
 			    f->path, errno, strerror(errno));

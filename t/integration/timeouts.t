@@ -26,7 +26,6 @@ http {
     server {
         listen 127.0.0.1:%%PORT_A%%;
         location / { return 200 "ok\n"; }
-        location /proxy { proxy_pass http://127.0.0.1:%%PORT_BACKEND%%; }
     }
 
     server {
@@ -36,7 +35,6 @@ http {
     }
 }
 """)
-backend = Backend(t.port("BACKEND"))
 t.start()
 
 
@@ -101,30 +99,48 @@ with t.conn() as c:
         "keepalive_requests 3: the third response says Connection: close")
     ok(c.closed(2), "keepalive_requests 3: closed after the third response")
 
-# client_body_timeout: a body that stops half-way.
-r = t.get("/proxy/full", method="POST", body="0123456789")
-is_((r.status, r.body), (200, "backend POST /proxy/full 10\n"),
-    "a full body is read and proxied")
-
-for name, req in (("Content-Length body",
-                   "POST /proxy/a HTTP/1.1\r\nHost: a\r\n"
-                   "Content-Length: 10\r\n\r\nabc"),
-                  ("chunked body",
-                   "POST /proxy/b HTTP/1.1\r\nHost: a\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")):
-    with t.conn() as c:
-        seen = backend.requests
-        c.send(req)
-        secs, data = timed_close(c)
-        ok(secs is not None and 0.5 <= secs <= 3.0,
-           "client_body_timeout 1s (%s): closed after about 1 s" % name) \
-            or diag("closed after %r s" % secs)
-        ok(silent_or_408(data), "client_body_timeout (%s): no response "
-           "other than a 408" % name) or diag(repr(data))
-        is_(backend.requests, seen, "client_body_timeout (%s): nothing sent "
-            "to the backend" % name)
-
 t.stop()
+
+# client_body_timeout: a body that stops half-way, in a location that reads
+# the body (proxy_pass: the whole body is read before the backend is asked).
+t.write_conf(r"""
+events { }
+http {
+    access_log off;
+    client_body_timeout 1s;
+
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        location /proxy { proxy_pass http://127.0.0.1:%%PORT_BACKEND%%; }
+    }
+}
+""")
+backend = Backend(t.port("BACKEND"))
+todo("proxy_pass arrives with the reverse proxy issue")
+if t.try_start("a proxy_pass location"):
+    r = t.get("/proxy/full", method="POST", body="0123456789")
+    is_((r.status, r.body), (200, "backend POST /proxy/full 10\n"),
+        "a full body is read and proxied")
+
+    for name, req in (("Content-Length body",
+                       "POST /proxy/a HTTP/1.1\r\nHost: a\r\n"
+                       "Content-Length: 10\r\n\r\nabc"),
+                      ("chunked body",
+                       "POST /proxy/b HTTP/1.1\r\nHost: a\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")):
+        with t.conn() as c:
+            seen = backend.requests
+            c.send(req)
+            secs, data = timed_close(c)
+            ok(secs is not None and 0.5 <= secs <= 3.0,
+               "client_body_timeout 1s (%s): closed after about 1 s" % name) \
+                or diag("closed after %r s" % secs)
+            ok(silent_or_408(data), "client_body_timeout (%s): no response "
+               "other than a 408" % name) or diag(repr(data))
+            is_(backend.requests, seen, "client_body_timeout (%s): nothing "
+                "sent to the backend" % name)
+    t.stop()
 backend.close()
+todo(None)
 t.check_error_log()
 sys.exit(done())
