@@ -246,6 +246,7 @@ main(int argc, char **argv)
 		if (config_open_files(c) == -1) {
 			fprintf(stderr, "usher: configuration file %s test "
 			    "failed\n", o.conf_path);
+			config_free(c);
 			return 1;
 		}
 		if (!quiet) {
@@ -256,12 +257,17 @@ main(int argc, char **argv)
 		}
 		if (dump)
 			config_dump(c);
+		config_free(c);
 		return 0;
 	}
 	if (c == NULL)
 		return 1;
-	if (sig != NULL)
-		return send_signal(c, sig) == 0 ? 0 : 1;
+	if (sig != NULL) {
+		int rc = send_signal(c, sig) == 0 ? 0 : 1;
+
+		config_free(c);
+		return rc;
+	}
 
 	if (c->core.rlimit_nofile != CONF_UNSET_MSEC) {
 		struct rlimit	rl;
@@ -273,17 +279,17 @@ main(int argc, char **argv)
 			    errno, strerror(errno));
 	}
 	if (config_open_files(c) == -1)
-		return 1;
+		goto fail;
 	if (listen_open(c, NULL, c->core.worker_processes) == -1)
-		return 1;
+		goto fail;
 	/* a new binary's parent, the old master, is already detached */
 	inherited = listen_inherited();
 	listen_close_inherited();
 	if (c->core.daemon && !inherited && daemonize() == -1)
-		return 1;
+		goto fail;
 	log_pid = getpid();
 	if (pidfile_write(c->core.pid_path) == -1)
-		return 1;
+		goto fail;
 	config_use_logs(c);
 	if (c->core.daemon) {
 		int fd = open("/dev/null", O_RDWR);
@@ -299,4 +305,7 @@ main(int argc, char **argv)
 	if (!c->core.master_process)
 		worker_main(c, 0, true);
 	return master_run(c, &o, argv, binary_path(argv[0]));
+fail:
+	config_free(c);
+	return 1;
 }

@@ -53,20 +53,25 @@ on_timeout(struct timer *t)
 	else if (hc->state == HC_WRITE)
 		log_conn(LOG_INFO, c->number, "client timed out (110: "
 		    "Connection timed out) while sending response to client");
-	if (hc->rbuf != NULL)
-		free(hc->rbuf);
-	hc->rbuf = NULL;
 	conn_close(c);
 }
 
+/* Runs when the connection's pool goes, however the connection ended. */
 static void
-hc_close(struct http_conn *hc)
+hc_free(void *arg)
 {
+	struct http_conn	*hc = arg;
+
 	if (hc->rpool != NULL)
 		pool_destroy(hc->rpool);
 	hc->rpool = NULL;
 	free(hc->rbuf);
 	hc->rbuf = NULL;
+}
+
+static void
+hc_close(struct http_conn *hc)
+{
 	conn_close(hc->conn);
 }
 
@@ -82,7 +87,8 @@ http_conn_start(struct conn *c)
 	struct http_conn	*hc;
 	struct http_addr	*ha = c->listener->servers, *sp;
 
-	if ((hc = pool_calloc(c->pool, sizeof(*hc))) == NULL) {
+	if ((hc = pool_calloc(c->pool, sizeof(*hc))) == NULL ||
+	    pool_cleanup_add(c->pool, hc_free, hc) == -1) {
 		conn_close(c);
 		return;
 	}

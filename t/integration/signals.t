@@ -83,7 +83,8 @@ ok(pid_alive(master), "HUP with a broken config: the master runs")
 
 # -- USR1 reopens the logs
 t.write_conf(conf("v4"))
-t.run("-s", "reload")
+rc, out, err = t.run("-s", "reload")
+is_(rc, 0, "-s reload exits 0") or diag(err)
 ok(wait_for(lambda: t.get("/").body == "v4\n", 5),
    "-s reload: the new config is served")
 os.rename(t.path("access.log"), t.path("access.log.1"))
@@ -104,7 +105,7 @@ ok(not any("/after-reopen" in line for line in t.access_log("access.log.1")),
 
 os.rename(t.path("access.log"), t.path("access.log.2"))
 rc, out, err = t.run("-s", "reopen")
-is_(rc, 0, "-s reopen exits 0")
+is_(rc, 0, "-s reopen exits 0") or diag(err)
 ok(wait_for(lambda: os.path.exists(t.path("access.log")), 5),
    "-s reopen: the access log is created again")
 
@@ -161,12 +162,12 @@ t.write_conf(conf("s1"))
 t.start()
 m = t.master_pid()
 rc, out, err = t.run("-s", "quit")
-is_(rc, 0, "-s quit exits 0")
+is_(rc, 0, "-s quit exits 0") or diag(err)
 ok(wait_for(lambda: not pid_alive(m), 10), "-s quit: the master exits")
 t.start()
 m = t.master_pid()
 rc, out, err = t.run("-s", "stop")
-is_(rc, 0, "-s stop exits 0")
+is_(rc, 0, "-s stop exits 0") or diag(err)
 ok(wait_for(lambda: not pid_alive(m), 10), "-s stop: the master exits")
 ok(wait_for(lambda: not os.path.exists(t.pid_file), 5),
    "the pid file is removed at exit")
