@@ -4,6 +4,7 @@
 
 import datetime
 import os
+import re
 import signal
 import sys
 import time

@@ -3,6 +3,7 @@
 # "-t" for good and bad configurations (nginx's wording, file and line).
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(

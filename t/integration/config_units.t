@@ -8,6 +8,7 @@
 #   strings: "..." and '...' with \" \' \\ \t \r \n; $var and ${var}.
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(

@@ -5,6 +5,7 @@
 
 import email.utils
 import os
+import re
 import sys
 import time
 

@@ -3,6 +3,7 @@
 
 import datetime
 import os
+import re
 import socket
 import sys
 import time
