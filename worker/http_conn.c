@@ -23,6 +23,7 @@
 #define REQUEST_POOL_SIZE	4096
 #define LINGERING_TIME_MS	30000
 #define LINGERING_TIMEOUT_MS	5000
+#define SHUTDOWN_GRACE_MS	1000
 
 enum hc_state {
 	HC_HEAD = 1,		/* reading a request head */
@@ -503,6 +504,10 @@ http_conn_shutdown(struct conn *c)
 		conn_close(c);
 	else if (c->idle)
 		hc_close(hc);
+	else if (hc->state == HC_IDLE && hc->rend == hc->rstart &&
+	    c->requests == 0)
+		/* accepted, nothing read yet: its request may be in flight */
+		timer_set(&c->timer, SHUTDOWN_GRACE_MS);
 }
 
 int

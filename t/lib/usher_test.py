@@ -826,6 +826,8 @@ class Usher:
                     "daemon %s;" % ("on" if daemon else "off"),
                     self.conf_text, flags=re.M)
                 self.write_file(self.conf_file, self.conf_text, render=False)
+        if self.master_pid():
+            self.known_pids.add(self.master_pid())
         try:
             os.unlink(self.pid_file)
         except FileNotFoundError:
@@ -983,14 +985,27 @@ class Usher:
         return graceful
 
     def _ours(self, pid):
+        """pid runs our binary (guards against a reused pid; a binary
+        rebuilt meanwhile shows as "PATH (deleted)")."""
         try:
-            return os.path.realpath("/proc/%d/exe" % pid) == \
-                os.path.realpath(self.bin)
+            exe = os.readlink("/proc/%d/exe" % pid)
         except OSError:
             return False
+        if exe.endswith(" (deleted)"):
+            exe = exe[:-len(" (deleted)")]
+        return os.path.realpath(exe) == os.path.realpath(self.bin)
 
     def _kill_leftovers(self):
-        for p in sorted(self.known_pids):
+        """KILL every process of ours still alive that this instance has
+        seen (masters, workers) and their descendants, by pid."""
+        todo, seen = list(self.known_pids), set()
+        while todo:
+            p = todo.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            todo.extend(children(p))
+        for p in sorted(seen):
             if pid_alive(p) and self._ours(p):
                 try:
                     os.kill(p, _signal.SIGKILL)
