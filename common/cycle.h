@@ -62,6 +62,7 @@ struct cycle {
 	struct core_conf core;
 	struct array	 listeners;	/* struct listener */
 	struct array	 open_files;	/* struct open_file * */
+	struct array	 zones;		/* struct shm_zone * */
 	void		*http;		/* worker/http_conf.h */
 	bool		 prefix_given;	/* -p: nginx-style relative defaults */
 	const char	*error_log_default;	/* -e, or the built-in one */

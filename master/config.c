@@ -49,7 +49,8 @@ config_load(const struct start_opts *o, unsigned generation)
 		c->error_log_default = o->prefix_given ? "logs/error.log" :
 		    USHER_ERROR_LOG_PATH;
 	if (array_init(&c->listeners, pool, 4, sizeof(struct listener)) == -1 ||
-	    array_init(&c->open_files, pool, 4, sizeof(struct open_file *)) == -1)
+	    array_init(&c->open_files, pool, 4, sizeof(struct open_file *)) == -1 ||
+	    array_init(&c->zones, pool, 4, sizeof(void *)) == -1)
 		goto fail;
 	if (conf_init(&c->conf, pool, o->prefix, o->conf_path, tables) == -1)
 		goto fail;

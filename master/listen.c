@@ -162,17 +162,12 @@ get_fd(struct cycle *old, struct listener *l, int idx)
 	struct listener	*o;
 	int		 fd;
 
+	/* shared, not moved: whichever cycle loses closes what is only its */
 	if ((o = find_old(old, l)) != NULL) {
-		if (!l->reuseport) {
-			fd = o->fd;
-			o->fd = -1;	/* taken: not closed with old */
-			return fd;
-		}
-		if (idx < o->nworker_fds && o->worker_fds[idx] != -1) {
-			fd = o->worker_fds[idx];
-			o->worker_fds[idx] = -1;
-			return fd;
-		}
+		if (!l->reuseport)
+			return o->fd;
+		if (idx < o->nworker_fds && o->worker_fds[idx] != -1)
+			return o->worker_fds[idx];
 	}
 	if ((fd = take_inherited(l)) != -1) {
 		/* the backlog may have changed with the configuration */
@@ -209,6 +204,34 @@ listen_open(struct cycle *c, struct cycle *old, int nworkers)
 	return 0;
 }
 
+static bool
+has_fd(const struct cycle *c, int fd)
+{
+	struct listener	*l;
+	size_t		 i;
+	int		 w;
+
+	for (i = 0; c != NULL && i < c->listeners.n; i++) {
+		l = ARRAY_AT(&c->listeners, struct listener, i);
+		if (!l->reuseport && l->fd == fd)
+			return true;
+		for (w = 0; l->reuseport && w < l->nworker_fds; w++)
+			if (l->worker_fds[w] == fd)
+				return true;
+	}
+	return false;
+}
+
+static void
+close_fd(struct listener *l, int fd)
+{
+	if (fd == -1)
+		return;
+	if (l->addr.u.sa.sa_family == AF_UNIX)
+		unlink(l->addr.u.sun.sun_path);
+	close(fd);
+}
+
 void
 listen_close_unused(struct cycle *old, struct cycle *c)
 {
@@ -216,17 +239,13 @@ listen_close_unused(struct cycle *old, struct cycle *c)
 	size_t		 i;
 	int		 w;
 
-	(void)c;
 	for (i = 0; i < old->listeners.n; i++) {
 		o = ARRAY_AT(&old->listeners, struct listener, i);
-		if (!o->reuseport && o->fd != -1) {
-			if (o->addr.u.sa.sa_family == AF_UNIX)
-				unlink(o->addr.u.sun.sun_path);
-			close(o->fd);
-		}
+		if (!o->reuseport && !has_fd(c, o->fd))
+			close_fd(o, o->fd);
 		for (w = 0; o->reuseport && w < o->nworker_fds; w++)
-			if (o->worker_fds[w] != -1)
-				close(o->worker_fds[w]);
+			if (!has_fd(c, o->worker_fds[w]))
+				close_fd(o, o->worker_fds[w]);
 		o->fd = -1;
 		o->nworker_fds = 0;
 	}

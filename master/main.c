@@ -18,6 +18,7 @@
 #include "../common/cycle.h"
 #include "../common/log.h"
 #include "../common/pool.h"
+#include "../common/shm.h"
 #include "../worker/worker.h"
 #include "config.h"
 #include "listen.h"
@@ -280,7 +281,8 @@ main(int argc, char **argv)
 	}
 	if (config_open_files(c) == -1)
 		goto fail;
-	if (listen_open(c, NULL, c->core.worker_processes) == -1)
+	if (listen_open(c, NULL, c->core.worker_processes) == -1 ||
+	    shm_map_all(c, NULL) == -1)
 		goto fail;
 	/* a new binary's parent, the old master, is already detached */
 	inherited = listen_inherited();
@@ -298,8 +300,9 @@ main(int argc, char **argv)
 			dup2(fd, 2);
 			close(fd);
 		}
-		log_use_stderr = false;
 	}
+	/* started: from now on problems go to the error log only */
+	log_use_stderr = false;
 	if (startup_log.fd > 2)
 		close(startup_log.fd);
 	if (!c->core.master_process)

@@ -17,6 +17,7 @@
 #include "../common/clock.h"
 #include "../common/cycle.h"
 #include "../common/log.h"
+#include "../common/shm.h"
 #include "../worker/worker.h"
 #include "config.h"
 #include "listen.h"
@@ -125,10 +126,11 @@ spawn(struct master *m, int index)
 		return -1;
 	}
 	if (pid == 0) {
-		sigset_t	none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/*
+		 * Signals stay blocked until the worker has its own handlers:
+		 * a QUIT arriving in between would otherwise run the master's
+		 * handler in the child and be lost.
+		 */
 		log_pid = getpid();
 		worker_main(m->cycle, index, false);
 	}
@@ -308,9 +310,11 @@ reload(struct master *m)
 		return;
 	}
 	if (config_open_files(c) == -1 ||
-	    listen_open(c, old, c->core.worker_processes) == -1) {
+	    listen_open(c, old, c->core.worker_processes) == -1 ||
+	    shm_map_all(c, old) == -1) {
 		/* sockets this attempt took from the old cycle go back */
 		listen_close_unused(c, old);
+		shm_release_new(c);
 		config_free(c);
 		log_error(LOG_ALERT, "reload failed, keeping the old "
 		    "configuration");
@@ -322,6 +326,7 @@ reload(struct master *m)
 	spawn_all(m);
 	signal_workers(m, SIGQUIT, m->generation, false);
 	listen_close_unused(old, c);
+	shm_unmap_unused(old, c);
 	config_free(old);
 	draining = count_old(m);
 	if (draining > 0)

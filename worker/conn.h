@@ -32,6 +32,7 @@ struct conn {
 	bool		 local_known;
 	struct pool	*pool;
 	conn_fn		*on_read, *on_write;
+	conn_fn		*on_shutdown;	/* graceful exit: close if idle */
 	void		*data;		/* the protocol's state */
 	struct timer	 timer;		/* the protocol's timeout */
 	bool		 readable, writable;	/* edge state */

@@ -26,6 +26,18 @@ struct pool;
 
 #define HTTP_MAX_URI_CHANGES	10
 
+/* A request body read in full: memory first, then an unlinked file. */
+struct req_body {
+	char		*mem;
+	size_t		 len, cap;
+	int		 fd;		/* -1: none */
+	int64_t		 file_len;
+	bool		 done;
+};
+
+struct request;
+typedef void http_done_fn(struct request *);
+
 /* A response header set by usher (not passed through). */
 struct header {
 	struct str	name;
@@ -84,10 +96,19 @@ struct request {
 	struct array		 out_headers;	/* struct header */
 	struct str		 body;		/* a body held in memory */
 	bool			 header_sent;
+	bool			 chunked_out;	/* Transfer-Encoding: chunked */
+	bool			 upgraded;	/* 101: a tunnel follows */
+	bool			 uri_modified;	/* by rewrite or redirect */
 	bool			 close_after;	/* Connection: close */
 	bool			 lingering;	/* unread body: linger on close */
 	bool			 discard_body;	/* body to be read and dropped */
 	bool			 done;
+
+	/* the request body, when a handler reads it */
+	struct req_body		 body_in;
+	http_done_fn		*body_done;
+	void			*proxy;		/* proxy.c's state */
+	/* content phase handler of the location (proxy) */
 
 	/* accounting, for logs */
 	uint64_t		 start_ms;	/* clock_now.real_ms at start */
@@ -141,6 +162,11 @@ void	http_request_named(struct request *, struct http_loc *);
 void	http_respond(struct request *);
 /* An error or redirect status: error_page or the built-in page. */
 void	http_special(struct request *, int status);
+/*
+ * Builds the response head from r (status, headers, framing, add_header)
+ * in the request pool; NULL if out of memory.
+ */
+char	*http_build_head(struct request *, size_t *len);
 /* Sets a response header (copied into the request pool); 0 or -1. */
 int	http_add_header(struct request *, const char *name, size_t nlen,
 	    const char *value, size_t vlen);
@@ -148,8 +174,18 @@ const char *http_status_text(int status, size_t *len);
 
 /* Called by http_response.c once the response is out. */
 void	http_conn_request_done(struct request *);
+/*
+ * Reads the whole request body (memory up to client_body_buffer_size,
+ * then a temporary file) and calls done(r).  On a client error it answers
+ * (400, 408, 413) itself and done is never called.
+ */
+void	http_read_body(struct request *, http_done_fn *done);
+/* Releases the body's memory and file (the request pool does the rest). */
+void	http_body_free(struct request *);
 /* Consumes the request body bytes already read; -1 if they are malformed. */
 int	http_conn_check_body(struct request *);
+/* A handler streams the response itself: client timeouts are send ones. */
+void	http_conn_set_writing(struct request *);
 /* Queues bytes for the client; 0 or -1. */
 int	http_conn_write(struct request *, struct iovec *, int n);
 

@@ -13,6 +13,8 @@
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "http_conf.h"
+#include "proxy.h"
+#include "upstream_conf.h"
 
 static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_server_name, set_root, set_index, set_types,
@@ -44,6 +46,8 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "recursive_error_pages",      CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(recursive_error_pages),    NULL },
 	{ "add_header",                 CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(2, 3),          set_add_header,         LOC(add_headers),              NULL },
 	{ "error_page",                 CONF_HTTP_ALL | CONF_LIF, CONF_ARGS_MIN(2),         set_error_page,         LOC(error_pages),              NULL },
+	{ "client_body_buffer_size",    CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_size,          LOC(client_body_buffer_size),  NULL },
+	{ "client_body_temp_path",      CONF_HTTP_ALL,            CONF_ARGS(1, 4),          conf_set_path,          LOC(client_body_temp_path),    NULL },
 	{ "internal",                   CONF_LOCATION,            CONF_ARGS(0, 0),          set_internal,           0, 0,                          NULL },
 	{ "client_header_timeout",      CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_msec,          SRV(client_header_timeout),    NULL },
 	{ "client_header_buffer_size",  CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_size,          SRV(client_header_buffer_size), NULL },
@@ -91,6 +95,8 @@ http_loc_new(struct conf *cf)
 	l->server_name_in_redirect = CONF_UNSET;
 	l->recursive_error_pages = CONF_UNSET;
 	l->rewrite_log = CONF_UNSET;
+	l->client_body_buffer_size = CONF_UNSET_SIZE;
+	proxy_loc_init(&l->proxy);
 	return l;
 }
 
@@ -135,6 +141,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		defaults.server_name_in_redirect = CONF_UNSET;
 		defaults.recursive_error_pages = CONF_UNSET;
 		defaults.rewrite_log = CONF_UNSET;
+		defaults.client_body_buffer_size = CONF_UNSET_SIZE;
+		proxy_loc_init(&defaults.proxy);
 		p = &defaults;
 	}
 	if (!l->root_set) {
@@ -179,6 +187,16 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	/* add_header and error_page: a level that sets any replaces all */
 	CONF_MERGE_PTR(l->add_headers, p->add_headers, NULL);
 	CONF_MERGE_PTR(l->error_pages, p->error_pages, NULL);
+	CONF_MERGE_SIZE(l->client_body_buffer_size, p->client_body_buffer_size,
+	    16384);
+	if (l->client_body_temp_path == NULL)
+		l->client_body_temp_path = p->client_body_temp_path != NULL ?
+		    p->client_body_temp_path :
+		    conf_full_path(cf, "client_body_temp", 16, false);
+	if (proxy_loc_merge(cf, l, p) == -1)
+		return -1;
+	if (l->proxy.pass)
+		l->handler = proxy_handler;
 	return access_log_merge(cf, &l->log, top ? NULL : &p->log, top);
 }
 
@@ -217,7 +235,8 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	array_init(&h->servers, cf->pool, 4, sizeof(struct http_srv *));
 	array_init(&h->addrs, cf->pool, 4, sizeof(struct http_addr *));
 	array_init(&h->formats, cf->pool, 4, sizeof(struct log_format *));
-	if (vars_init(&h->vars, cf->pool) == -1 ||
+	array_init(&h->upstreams, cf->pool, 4, sizeof(struct upstream *));
+	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)
 		return -1;
 	if ((h->srv = http_srv_new(cf)) == NULL ||
@@ -958,5 +977,7 @@ http_finish(struct conf *cf, struct http_main *h)
 		if (!s->has_listen && default_listen(cf, h, s) == -1)
 			return -1;
 	}
+	if (upstream_finish(cf, h) == -1)
+		return -1;
 	return make_listeners(cf, h);
 }

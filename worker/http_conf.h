@@ -16,11 +16,13 @@
 #include "../common/regex.h"
 #include "../common/str.h"
 #include "access_log.h"
+#include "proxy_conf.h"
 #include "rewrite.h"
 #include "vars.h"
 
 struct cycle;
 struct listener;
+struct request;
 
 #define LOC(f)		CONF_SLOT_LOC, offsetof(struct http_loc, f)
 #define SRV(f)		CONF_SLOT_SRV, offsetof(struct http_srv, f)
@@ -90,6 +92,12 @@ struct http_loc {
 	struct array		*error_pages;	/* struct error_page */
 
 	struct access_log_conf	 log;
+
+	size_t			 client_body_buffer_size;
+	char			*client_body_temp_path;
+	/* content handler; not inherited (proxy_pass) */
+	void			(*handler)(struct request *);
+	struct proxy_loc	 proxy;
 };
 
 struct server_name {
@@ -145,6 +153,7 @@ struct http_main {
 	struct array		 servers;	/* struct http_srv * */
 	struct array		 addrs;		/* struct http_addr * */
 	struct array		 formats;	/* struct log_format * */
+	struct array		 upstreams;	/* struct upstream * */
 	struct vars		 vars;		/* the variable registry */
 	struct http_srv		*srv;		/* http level defaults */
 	struct http_loc		*loc;

@@ -5,6 +5,7 @@
  * close.  What a request means is http_request.c's business.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,6 +110,7 @@ http_conn_start(struct conn *c)
 	c->idle = false;
 	c->on_read = read_head;
 	c->on_write = NULL;
+	c->on_shutdown = http_conn_shutdown;
 	c->timer.fn = on_timeout;
 	timer_set(&c->timer, (uint64_t)default_server(hc)->client_header_timeout);
 	if (c->readable)
@@ -330,6 +332,7 @@ http_conn_request_done(struct request *r)
 
 	r->done = true;
 	access_log_write(r);
+	http_body_free(r);
 	if (r->close_after || !r->keepalive || worker.quitting) {
 		/* an unread body would make close() send a reset */
 		if (r->lingering || r->discard_body) {
@@ -523,4 +526,273 @@ http_conn_check_body(struct request *r)
 	if (rc == 1)
 		r->discard_body = false;
 	return 0;
+}
+
+/* Reading a request body ---------------------------------------------------- */
+
+#define BODY_CHUNK	16384
+
+static int
+body_open_file(struct request *r)
+{
+	const char	*dir = r->loc->client_body_temp_path;
+	int		 fd;
+
+	/* an unlinked file: nothing to clean up, whatever happens */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1)
+		log_conn(LOG_CRIT, r->conn->number, "cannot create a temporary "
+		    "file in \"%s\" (%d: %s)", dir, errno, strerror(errno));
+	return fd;
+}
+
+/* Stores decoded body bytes; -1 on a storage error. */
+static int
+body_store(struct request *r, const char *p, size_t n)
+{
+	struct req_body	*b = &r->body_in;
+	size_t		 room, max = r->loc->client_body_buffer_size;
+
+	if (b->mem == NULL && b->fd == -1) {
+		b->cap = max;
+		if (r->content_length >= 0 && (uint64_t)r->content_length < max)
+			b->cap = (size_t)r->content_length;
+		if (b->cap > 0 && (b->mem = pool_alloc(r->pool, b->cap)) == NULL)
+			return -1;
+	}
+	if (b->fd == -1) {
+		room = b->cap - b->len;
+		if (n <= room) {
+			memcpy(b->mem + b->len, p, n);
+			b->len += n;
+			return 0;
+		}
+		if ((b->fd = body_open_file(r)) == -1)
+			return -1;
+	}
+	while (n > 0) {
+		ssize_t	w = write(b->fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_conn(LOG_CRIT, r->conn->number, "write() to a "
+			    "temporary file failed (%d: %s)", errno,
+			    strerror(errno));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		b->file_len += w;
+	}
+	return 0;
+}
+
+/*
+ * Takes body bytes from buf[0..*len): decodes chunked framing in place or
+ * counts a fixed length.  Returns 1 at the end of the body (*len: bytes
+ * that belong to it; *rest: bytes after it), 0 for more, -1 on error.
+ */
+static int
+body_take(struct http_conn *hc, char *buf, size_t *len, size_t *rest)
+{
+	struct request	*r = hc->req;
+	ssize_t		 left;
+	size_t		 n = *len;
+
+	*rest = 0;
+	if (r->chunked) {
+		left = http1_chunked_decode(&hc->chunked, buf, len);
+		if (left == PARSE_ERROR)
+			return -1;
+		if (left == PARSE_AGAIN)
+			return 0;
+		*rest = (size_t)left;
+		return 1;
+	}
+	if ((int64_t)n >= hc->body_left) {
+		*rest = n - (size_t)hc->body_left;
+		*len = (size_t)hc->body_left;
+		hc->body_left = 0;
+		return 1;
+	}
+	hc->body_left -= (int64_t)n;
+	return 0;
+}
+
+static void
+body_failed(struct request *r, int status)
+{
+	struct http_conn	*hc = r->hc;
+
+	r->discard_body = false;
+	r->keepalive = false;
+	r->close_after = true;
+	r->lingering = status != 408;
+	hc->conn->on_read = NULL;
+	timer_del(&hc->conn->timer);
+	hc->conn->timer.fn = on_timeout;
+	http_special(r, status);
+}
+
+static void
+body_complete(struct request *r)
+{
+	struct http_conn	*hc = r->hc;
+	http_done_fn		*done = r->body_done;
+
+	r->body_in.done = true;
+	r->discard_body = false;
+	r->body_received = (uint64_t)r->body_in.len +
+	    (uint64_t)r->body_in.file_len;
+	r->request_length += r->body_received;
+	timer_del(&hc->conn->timer);
+	hc->conn->timer.fn = on_timeout;
+	hc->conn->on_read = NULL;
+	hc->state = HC_BUSY;
+	if (r->body_in.fd != -1)
+		lseek(r->body_in.fd, 0, SEEK_SET);
+	done(r);
+}
+
+static void
+body_on_timeout(struct timer *t)
+{
+	struct conn	*c = (struct conn *)((char *)t -
+			    offsetof(struct conn, timer));
+	struct http_conn *hc = c->data;
+
+	log_conn(LOG_INFO, c->number, "client timed out (110: Connection "
+	    "timed out) while reading client request body");
+	body_failed(hc->req, 408);
+}
+
+/* Handles bytes of a chunk: 1 when the body ended, 0 more, -1 answered. */
+static int
+body_feed(struct request *r, char *p, size_t n, size_t *rest)
+{
+	struct http_conn	*hc = r->hc;
+	size_t			 len = n;
+	int			 rc;
+
+	rc = body_take(hc, p, &len, rest);
+	if (rc == -1) {
+		log_conn(LOG_INFO, r->conn->number, "client sent invalid "
+		    "chunked body");
+		body_failed(r, hc->chunked.status == 413 ? 413 : 400);
+		return -1;
+	}
+	if (len > 0 && body_store(r, p, len) == -1) {
+		body_failed(r, 500);
+		return -1;
+	}
+	return rc;
+}
+
+static void
+body_read(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct request		*r = hc->req;
+	char			 buf[BODY_CHUNK];
+	size_t			 want, rest;
+	ssize_t			 n;
+	int			 rc;
+
+	for (;;) {
+		if (!c->readable)
+			break;
+		want = sizeof(buf);
+		/* a fixed-length body is read exactly: no byte of the next
+		 * request lands here */
+		if (!r->chunked && hc->body_left < (int64_t)want)
+			want = (size_t)hc->body_left;
+		n = conn_recv(c, buf, want);
+		if (n == IO_AGAIN)
+			break;
+		if (n <= 0) {
+			log_conn(LOG_INFO, c->number, "client prematurely closed "
+			    "connection while reading client request body");
+			r->status = 400;
+			r->close_after = true;
+			r->discard_body = false;
+			c->on_read = NULL;
+			conn_close(c);
+			return;
+		}
+		rc = body_feed(r, buf, (size_t)n, &rest);
+		if (rc == -1)
+			return;
+		if (rc == 1) {
+			/* a pipelined request after a chunked body waits */
+			if (rest > 0 && hc->rbuf != NULL &&
+			    rest <= hc->rsize) {
+				memcpy(hc->rbuf, buf + n - rest, rest);
+				hc->rstart = 0;
+				hc->rend = rest;
+			}
+			body_complete(r);
+			return;
+		}
+	}
+	timer_set(&c->timer, (uint64_t)r->loc->client_body_timeout);
+}
+
+void
+http_read_body(struct request *r, http_done_fn *done)
+{
+	struct http_conn	*hc = r->hc;
+	struct conn		*c = hc->conn;
+	size_t			 avail, len, rest;
+	int			 rc;
+
+	r->body_done = done;
+	r->body_in.fd = -1;
+	if (!r->discard_body) {
+		/* no body, or one already consumed */
+		r->body_in.done = true;
+		done(r);
+		return;
+	}
+	if (r->expect_continue && !hc->sent_continue &&
+	    hc->rend == hc->rstart) {
+		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		hc->sent_continue = true;
+		conn_send(c, cont, sizeof(cont) - 1);
+	}
+	/* bytes that came with the head */
+	avail = hc->rend - hc->rstart;
+	if (avail > 0) {
+		len = avail;
+		rc = body_feed(r, hc->rbuf + hc->rstart, len, &rest);
+		if (rc == -1)
+			return;
+		hc->rstart = hc->rend - rest;
+		if (rc == 1) {
+			body_complete(r);
+			return;
+		}
+		hc->rstart = hc->rend = 0;
+	}
+	hc->state = HC_DISCARD;
+	c->on_read = body_read;
+	c->timer.fn = body_on_timeout;
+	body_read(c);
+}
+
+void
+http_body_free(struct request *r)
+{
+	if (r->body_in.fd != -1)
+		close(r->body_in.fd);
+	r->body_in.fd = -1;
+}
+
+void
+http_conn_set_writing(struct request *r)
+{
+	r->hc->state = HC_WRITE;
 }

@@ -36,6 +36,7 @@ http_request_new(struct http_conn *hc)
 	r->out_length = -1;
 	r->start_ms = clock_now.real_ms;
 	r->version = 11;
+	r->body_in.fd = -1;
 	array_init(&r->out_headers, r->pool, 4, sizeof(struct header));
 	hc->req = r;
 	return r;
@@ -302,6 +303,10 @@ find_location(struct request *r)
 static void
 content(struct request *r)
 {
+	if (r->loc->handler != NULL) {
+		r->loc->handler(r);
+		return;
+	}
 	/* static files come with their own issue; until then nothing is here */
 	http_special(r, 404);
 }
@@ -400,6 +405,7 @@ http_request_redirect(struct request *r, const struct str *uri,
 	if (args != NULL)
 		r->args = *args;
 	r->internal = true;
+	r->uri_modified = true;
 	r->ncaps = 0;
 	if (rewrite_run(r, r->srv->script) == REWRITE_DONE)
 		return;

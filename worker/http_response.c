@@ -149,66 +149,38 @@ static void	builtin_page(struct request *, int);
 
 #define PUT_LIT(p, lit)	put((p), (lit), sizeof(lit) - 1)
 
-void
-http_respond(struct request *r)
+char *
+http_build_head(struct request *r, size_t *len)
 {
 	struct http_loc		*l = r->loc ? r->loc : r->srv->loc;
 	struct conn		*c = r->conn;
 	struct header		*h;
 	struct header_add	*ha;
 	struct str		 v, location = STR_NULL, reason;
-	struct iovec		 iov[2];
 	size_t			 size, i, rlen;
 	const char		*rtext;
 	char			*buf, *p, num[24];
 	int			 status = r->status, line_status;
 	bool			 body_allowed;
 
-	/* a malformed body already here turns the answer into a 400 */
-	if (r->discard_body && http_conn_check_body(r) == -1) {
-		log_conn(LOG_INFO, c->number, "client sent invalid chunked body");
-		r->discard_body = false;
-		r->keepalive = false;
-		r->close_after = true;
-		r->lingering = true;
-		r->err_status = 0;
-		r->location.len = 0;
-		r->status = 0;
-		builtin_page(r, 400);
-		return;
-	}
-	if (r->err_status > 0)
-		status = r->status = r->err_status;
-	/* the body will be read (to drop it): tell a waiting client to send */
-	if (r->discard_body && r->expect_continue && !r->hc->sent_continue &&
-	    r->hc->rend == r->hc->rstart) {
-		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-		r->hc->sent_continue = true;
-		conn_send(c, cont, sizeof(cont) - 1);
-	}
-	if (status == 444) {
-		r->close_after = true;
-		r->lingering = false;
-		http_conn_request_done(r);
-		return;
-	}
 	if (!r->keepalive || worker.quitting ||
 	    c->requests >= (unsigned)l->keepalive_requests)
 		r->close_after = true;
 	line_status = status == 494 ? 400 : status;
-	rtext = http_status_text(status == 494 ? 400 : status, &rlen);
-	reason.data = (char *)(rtext ? rtext : "");
-	reason.len = rlen;
+	rtext = http_status_text(line_status, &rlen);
+	if (r->status_line.len > 0) {
+		reason = r->status_line;
+	} else {
+		reason.data = (char *)(rtext ? rtext : "");
+		reason.len = rlen;
+	}
 	body_allowed = status != 204 && status != 304 && status >= 200;
 	if (r->location.len > 0)
 		location = absolute_location(r);
-	if (body_allowed)
-		r->out_length = (int64_t)r->body.len;
 
 	/* size first, then one allocation for the whole head */
 	size = 64 + reason.len + sizeof(SERVER_FULL) + 48 + 80 +
-	    r->content_type.len + 40 + location.len + 64;
+	    r->content_type.len + 40 + location.len + 64 + 32;
 	for (i = 0; i < r->out_headers.n; i++) {
 		h = ARRAY_AT(&r->out_headers, struct header, i);
 		size += h->name.len + h->value.len + 4;
@@ -229,11 +201,8 @@ http_respond(struct request *r)
 			size += ha->name.len + v.len + 4;
 		}
 	}
-	if ((buf = pool_alloc(r->pool, size)) == NULL) {
-		r->close_after = true;
-		http_conn_request_done(r);
-		return;
-	}
+	if ((buf = pool_alloc(r->pool, size)) == NULL)
+		return NULL;
 	p = buf;
 	p += snprintf(p, 64 + reason.len, "HTTP/1.1 %03d %.*s\r\n",
 	    line_status, (int)reason.len, reason.data);
@@ -249,17 +218,20 @@ http_respond(struct request *r)
 		p = put(p, r->content_type.data, r->content_type.len);
 		p = PUT_LIT(p, "\r\n");
 	}
-	if (r->out_length >= 0 && body_allowed) {
+	if (r->out_length >= 0 && (body_allowed || r->head)) {
 		p = PUT_LIT(p, "Content-Length: ");
 		p = put(p, num, str_utoa(num, (uint64_t)r->out_length));
 		p = PUT_LIT(p, "\r\n");
-	}
+	} else if (r->chunked_out && body_allowed)
+		p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
 	if (location.len > 0) {
 		p = PUT_LIT(p, "Location: ");
 		p = put(p, location.data, location.len);
 		p = PUT_LIT(p, "\r\n");
 	}
-	if (r->close_after)
+	if (r->upgraded)
+		p = PUT_LIT(p, "Connection: upgrade\r\n");
+	else if (r->close_after)
 		p = PUT_LIT(p, "Connection: close\r\n");
 	else {
 		p = PUT_LIT(p, "Connection: keep-alive\r\n");
@@ -279,8 +251,60 @@ http_respond(struct request *r)
 	}
 	p = PUT_LIT(p, "\r\n");
 	r->header_sent = true;
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+void
+http_respond(struct request *r)
+{
+	struct conn		*c = r->conn;
+	struct iovec		 iov[2];
+	char			*buf;
+	size_t			 hlen;
+	int			 status;
+	bool			 body_allowed;
+
+	/* a malformed body already here turns the answer into a 400 */
+	if (r->discard_body && http_conn_check_body(r) == -1) {
+		log_conn(LOG_INFO, c->number, "client sent invalid chunked body");
+		r->discard_body = false;
+		r->keepalive = false;
+		r->close_after = true;
+		r->lingering = true;
+		r->err_status = 0;
+		r->location.len = 0;
+		r->status = 0;
+		builtin_page(r, 400);
+		return;
+	}
+	if (r->err_status > 0)
+		r->status = r->err_status;
+	status = r->status;
+	/* the body will be read (to drop it): tell a waiting client to send */
+	if (r->discard_body && r->expect_continue && !r->hc->sent_continue &&
+	    r->hc->rend == r->hc->rstart) {
+		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		r->hc->sent_continue = true;
+		conn_send(c, cont, sizeof(cont) - 1);
+	}
+	if (status == 444) {
+		r->close_after = true;
+		r->lingering = false;
+		http_conn_request_done(r);
+		return;
+	}
+	body_allowed = status != 204 && status != 304 && status >= 200;
+	if (body_allowed)
+		r->out_length = (int64_t)r->body.len;
+	if ((buf = http_build_head(r, &hlen)) == NULL) {
+		r->close_after = true;
+		http_conn_request_done(r);
+		return;
+	}
 	iov[0].iov_base = buf;
-	iov[0].iov_len = (size_t)(p - buf);
+	iov[0].iov_len = hlen;
 	iov[1].iov_base = r->body.data;
 	iov[1].iov_len = (r->head || !body_allowed) ? 0 : r->body.len;
 	r->body_bytes_sent = iov[1].iov_len;

@@ -285,6 +285,7 @@ run_rewrite(struct request *r, const struct rw_op *op, bool *stop)
 	r->uri = uri;
 	r->args = args;
 	r->uri_changed = true;
+	r->uri_modified = true;
 	if (op->flag == RW_LAST) {
 		*stop = true;
 		return REWRITE_REDIRECT;

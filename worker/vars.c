@@ -853,6 +853,22 @@ vars_index(struct vars *vs, struct conf *cf, const char *name, size_t len)
 }
 
 int
+vars_define(struct vars *vs, const char *name, var_get_fn *get,
+    uintptr_t data, unsigned flags)
+{
+	struct var	*v;
+
+	if (vars_find(vs, name, strlen(name)) != -1)
+		return -1;
+	if ((v = vars_add(vs, name, strlen(name))) == NULL)
+		return -1;
+	v->get = get;
+	v->data = data;
+	v->flags = flags;
+	return (int)(vs->list.n - 1);
+}
+
+int
 vars_add_settable(struct vars *vs, const char *name, size_t len)
 {
 	struct var	*v;

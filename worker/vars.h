@@ -45,6 +45,10 @@ int	vars_init(struct vars *, struct pool *);
  * ($http_x_foo) on first use; -1 after conf_error() if unknown.
  */
 int	vars_index(struct vars *, struct conf *, const char *name, size_t len);
+/* Registers a module's variable (or family with VAR_PREFIX); its index,
+ * or -1 if the name is taken. */
+int	vars_define(struct vars *, const char *name, var_get_fn *get,
+	    uintptr_t data, unsigned flags);
 /* Registers a variable whose value is stored per request (set, regex
  * named captures); returns its index or -1. */
 int	vars_add_settable(struct vars *, const char *name, size_t len);

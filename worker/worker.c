@@ -18,6 +18,9 @@
 #include "access_log.h"
 #include "conn.h"
 #include "http.h"
+#include "http_conf.h"
+#include "upstream.h"
+#include "upstream_conf.h"
 #include "worker.h"
 #include "worker_state.h"
 
@@ -132,6 +135,13 @@ reopen_logs(struct cycle *c)
 }
 
 static void
+shutdown_one(struct conn *c)
+{
+	if (c->on_shutdown != NULL)
+		c->on_shutdown(c);
+}
+
+static void
 on_shutdown_timeout(struct timer *t)
 {
 	log_error(LOG_NOTICE, "worker_shutdown_timeout expired: closing %u "
@@ -211,6 +221,16 @@ worker_main(struct cycle *c, int index, bool single)
 	if (loop_init(512) == -1)
 		exit(2);
 	setup_listeners(c, index);
+	if (c->http != NULL) {
+		if (upstream_attach_all(c->http) == -1)
+			exit(2);
+		/* active health checks run once, in the first worker */
+		if (index == 0) {
+			struct http_main	*h = c->http;
+
+			upstream_health_start(h->upstreams.elts, h->upstreams.n);
+		}
+	}
 	shutdown_timer.fn = on_shutdown_timeout;
 
 	for (;;) {
@@ -227,7 +247,7 @@ worker_main(struct cycle *c, int index, bool single)
 			worker.quitting = true;
 			log_error(LOG_NOTICE, "gracefully shutting down");
 			close_listeners();
-			conn_foreach(http_conn_shutdown);
+			conn_foreach(shutdown_one);
 			if (c->core.shutdown_timeout != CONF_UNSET_MSEC)
 				timer_set(&shutdown_timer,
 				    (uint64_t)c->core.shutdown_timeout);

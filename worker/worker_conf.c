@@ -7,12 +7,16 @@
 #include "../common/conf.h"
 #include "access_log.h"
 #include "http_conf.h"
+#include "proxy_conf.h"
 #include "rewrite.h"
+#include "upstream_conf.h"
 #include "worker.h"
 
 const struct conf_cmd *const worker_conf_tables[] = {
 	http_core_cmds,
 	rewrite_cmds,
 	access_log_cmds,
+	proxy_cmds,
+	upstream_cmds,
 	NULL
 };

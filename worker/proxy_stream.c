@@ -1,0 +1,660 @@
+/*
+ * Streaming a proxied response body to the client with bounded memory:
+ * a ring of proxy_buffers filled from the upstream and drained to the
+ * client, spilling to a temporary file when the ring is full (buffering
+ * on), or pausing the upstream when it may not (buffering off, or the
+ * file is at proxy_max_temp_file_size).  Also the WebSocket tunnel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/pool.h"
+#include "buf.h"
+#include "conn.h"
+#include "http.h"
+#include "http_conf.h"
+#include "proxy_int.h"
+
+#define MAX_IOV		64
+#define SPILL_CHUNK	16384
+
+static const char	last_chunk[] = "0\r\n\r\n";
+
+static void	pump(struct proxy_ctx *);
+static void	tunnel_pump(struct proxy_ctx *);
+
+static struct pbuf *
+ring_at(struct proxy_ctx *p, int i)
+{
+	return &p->bufs[(p->bhead + i) % p->nbufs];
+}
+
+/* The buffer the next upstream bytes go to, or NULL when the ring is full. */
+static struct pbuf *
+ring_tail(struct proxy_ctx *p)
+{
+	struct pbuf	*b;
+
+	if (p->bcount == p->nbufs)
+		return NULL;
+	b = ring_at(p, p->bcount);
+	if (b->data == NULL && (b->data = buf_get(p->bsize)) == NULL)
+		return NULL;
+	b->start = b->end = 0;
+	b->hdr_len = b->hdr_sent = 0;
+	b->tail_sent = 0;
+	return b;
+}
+
+/* A buffer just got n body bytes: frame them for the client. */
+static void
+ring_commit(struct proxy_ctx *p, struct pbuf *b)
+{
+	if (b->end == b->start)
+		return;
+	if (p->client_chunked) {
+		int	n = snprintf(b->chunk_hdr, sizeof(b->chunk_hdr),
+			    "%zx\r\n", b->end - b->start);
+
+		b->hdr_len = n > 0 ? (size_t)n : 0;
+	}
+	p->bcount++;
+}
+
+/*
+ * Applies the upstream's framing to n bytes at d: decodes chunks in
+ * place, stops at Content-Length.  Returns the body bytes kept, or -1 if
+ * the upstream broke the framing.
+ */
+static ssize_t
+deframe(struct proxy_ctx *p, char *d, size_t n)
+{
+	size_t	len = n;
+	ssize_t	rest;
+
+	if (p->resp_no_body) {
+		p->resp_done = true;
+		p->resp_keepalive = false;
+		return 0;
+	}
+	if (p->resp_chunked) {
+		rest = http1_chunked_decode(&p->dechunk, d, &len);
+		if (rest == PARSE_ERROR)
+			return -1;
+		if (rest >= 0) {
+			p->resp_done = true;
+			if (rest > 0)
+				p->resp_keepalive = false;
+		}
+		return (ssize_t)len;
+	}
+	if (p->resp_length >= 0) {
+		if ((int64_t)n >= p->resp_left) {
+			if ((int64_t)n > p->resp_left)
+				p->resp_keepalive = false;
+			n = (size_t)p->resp_left;
+			p->resp_done = true;
+		}
+		p->resp_left -= (int64_t)n;
+		return (ssize_t)n;
+	}
+	return (ssize_t)n;
+}
+
+/* Upstream side -------------------------------------------------------------- */
+
+static bool
+spill_allowed(struct proxy_ctx *p)
+{
+	return p->pl->buffering && p->temp_w - p->temp_r + SPILL_CHUNK <=
+	    p->pl->max_temp_file_size;
+}
+
+static int
+spill(struct proxy_ctx *p, const char *d, size_t n)
+{
+	ssize_t	w;
+
+	if (p->temp_fd == -1) {
+		p->temp_fd = open(p->pl->temp_path, O_TMPFILE | O_RDWR |
+		    O_CLOEXEC, 0600);
+		if (p->temp_fd == -1)
+			p->temp_fd = open("/tmp", O_TMPFILE | O_RDWR |
+			    O_CLOEXEC, 0600);
+		if (p->temp_fd == -1) {
+			proxy_log(p, LOG_CRIT, "cannot create a temporary "
+			    "file", errno);
+			return -1;
+		}
+		log_conn(LOG_WARN, p->r->conn->number, "an upstream response "
+		    "is buffered to a temporary file");
+	}
+	while (n > 0) {
+		w = pwrite(p->temp_fd, d, n, p->temp_w);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			proxy_log(p, LOG_CRIT, "pwrite() to a temporary file "
+			    "failed", errno);
+			return -1;
+		}
+		d += w;
+		n -= (size_t)w;
+		p->temp_w += w;
+	}
+	return 0;
+}
+
+/* Moves spilled bytes back into the ring, oldest first. */
+static int
+unspill(struct proxy_ctx *p)
+{
+	struct pbuf	*b;
+	ssize_t		 n;
+	size_t		 want;
+
+	while (p->temp_r < p->temp_w && (b = ring_tail(p)) != NULL) {
+		want = p->bsize;
+		if ((int64_t)want > p->temp_w - p->temp_r)
+			want = (size_t)(p->temp_w - p->temp_r);
+		n = pread(p->temp_fd, b->data, want, p->temp_r);
+		if (n <= 0) {
+			proxy_log(p, LOG_CRIT, "pread() from a temporary file "
+			    "failed", errno);
+			return -1;
+		}
+		p->temp_r += n;
+		b->end = (size_t)n;
+		ring_commit(p, b);
+	}
+	if (p->temp_r == p->temp_w) {
+		p->temp_r = p->temp_w = 0;
+		if (p->temp_fd != -1 && ftruncate(p->temp_fd, 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads what the upstream has, as far as there is room; -1 on error. */
+static int
+read_upstream(struct proxy_ctx *p)
+{
+	struct conn	*uc = p->uc;
+	struct pbuf	*b;
+	char		 scratch[SPILL_CHUNK];
+	char		*d;
+	size_t		 room;
+	ssize_t		 n, kept;
+	bool		 to_file;
+
+	while (!p->resp_done && uc->readable) {
+		to_file = false;
+		if (p->temp_w > p->temp_r || p->bcount == p->nbufs) {
+			if (!spill_allowed(p))
+				return 0;	/* wait for the client */
+			d = scratch;
+			room = sizeof(scratch);
+			to_file = true;
+			b = NULL;
+		} else {
+			if ((b = ring_tail(p)) == NULL)
+				return 0;
+			d = b->data;
+			room = p->bsize;
+		}
+		n = conn_recv(uc, d, room);
+		if (n == IO_AGAIN)
+			break;
+		if (n == IO_ERROR) {
+			proxy_log(p, LOG_ERR, "recv() failed", errno);
+			return -1;
+		}
+		if (n == 0) {
+			p->upstream_eof = true;
+			p->resp_keepalive = false;
+			if (p->resp_length < 0 && !p->resp_chunked) {
+				p->resp_done = true;
+				break;
+			}
+			proxy_log(p, LOG_ERR, "upstream prematurely closed "
+			    "connection", 0);
+			return -1;
+		}
+		p->received += (uint64_t)n;
+		if ((kept = deframe(p, d, (size_t)n)) == -1) {
+			proxy_log(p, LOG_ERR, "upstream sent invalid chunked "
+			    "response", 0);
+			return -1;
+		}
+		if (kept == 0)
+			continue;
+		if (to_file) {
+			if (spill(p, d, (size_t)kept) == -1)
+				return -1;
+		} else {
+			b->end = (size_t)kept;
+			ring_commit(p, b);
+		}
+	}
+	if (!p->resp_done && !uc->readable)
+		timer_set(&uc->timer, (uint64_t)p->pl->read_timeout);
+	else
+		timer_del(&uc->timer);
+	return 0;
+}
+
+/* Client side ------------------------------------------------------------------- */
+
+/* Gathers what is ready for the client; returns the iovec count. */
+static int
+gather(struct proxy_ctx *p, struct iovec *iov)
+{
+	struct pbuf	*b;
+	int		 n = 0, i;
+
+	if (p->chead_sent < p->chead_len) {
+		iov[n].iov_base = p->chead + p->chead_sent;
+		iov[n++].iov_len = p->chead_len - p->chead_sent;
+	}
+	for (i = 0; i < p->bcount && n < MAX_IOV - 3; i++) {
+		b = ring_at(p, i);
+		if (b->hdr_sent < b->hdr_len) {
+			iov[n].iov_base = b->chunk_hdr + b->hdr_sent;
+			iov[n++].iov_len = b->hdr_len - b->hdr_sent;
+		}
+		if (b->end > b->start) {
+			iov[n].iov_base = b->data + b->start;
+			iov[n++].iov_len = b->end - b->start;
+		}
+		if (p->client_chunked && b->tail_sent < 2) {
+			iov[n].iov_base = (char *)"\r\n" + b->tail_sent;
+			iov[n++].iov_len = 2 - b->tail_sent;
+		}
+	}
+	return n;
+}
+
+static size_t
+take(size_t *have, size_t want)
+{
+	size_t	k = want < *have ? want : *have;
+
+	*have -= k;
+	return k;
+}
+
+/* Accounts w bytes written to the client against head and ring. */
+static void
+consume(struct proxy_ctx *p, size_t w)
+{
+	struct pbuf	*b;
+	size_t		 k;
+
+	p->chead_sent += take(&w, p->chead_len - p->chead_sent);
+	while (w > 0 && p->bcount > 0) {
+		b = ring_at(p, 0);
+		b->hdr_sent += take(&w, b->hdr_len - b->hdr_sent);
+		k = take(&w, b->end - b->start);
+		b->start += k;
+		p->client_sent += k;
+		if (p->client_chunked && b->start == b->end)
+			b->tail_sent += take(&w, 2 - b->tail_sent);
+		if (b->start < b->end || b->hdr_sent < b->hdr_len ||
+		    (p->client_chunked && b->tail_sent < 2))
+			break;
+		/* empty: back to the ring (the hbuf one is not ours) */
+		if (b->data == p->hbuf)
+			b->data = NULL;
+		b->start = b->end = 0;
+		p->bhead = (p->bhead + 1) % p->nbufs;
+		p->bcount--;
+	}
+}
+
+/* Writes what is ready; -1 when the client is gone. */
+static int
+write_client(struct proxy_ctx *p)
+{
+	struct conn	*c = p->r->conn;
+	struct iovec	 iov[MAX_IOV];
+	ssize_t		 w;
+	int		 n;
+
+	while (c->writable) {
+		n = gather(p, iov);
+		if (n == 0)
+			break;
+		w = conn_writev(c, iov, n);
+		if (w == IO_AGAIN)
+			break;
+		if (w == IO_ERROR) {
+			log_conn(LOG_INFO, c->number, "writev() failed (%d: %s) "
+			    "while sending to client", errno, strerror(errno));
+			return -1;
+		}
+		p->r->bytes_sent += (uint64_t)w;
+		consume(p, (size_t)w);
+	}
+	if (p->chead_sent == p->chead_len && p->bcount == 0 &&
+	    p->temp_w == p->temp_r && p->resp_done && p->client_chunked &&
+	    !p->trailer_done && c->writable) {
+		w = conn_send(c, last_chunk, sizeof(last_chunk) - 1);
+		if (w == (ssize_t)sizeof(last_chunk) - 1) {
+			p->trailer_done = true;
+			p->r->bytes_sent += (uint64_t)w;
+		} else if (w == IO_ERROR)
+			return -1;
+		/* a partial 5-byte write is as good as lost: close after */
+		else if (w > 0) {
+			p->trailer_done = true;
+			p->r->close_after = true;
+		}
+	}
+	return 0;
+}
+
+static bool
+all_sent(struct proxy_ctx *p)
+{
+	return p->resp_done && p->chead_sent == p->chead_len &&
+	    p->bcount == 0 && p->temp_w == p->temp_r &&
+	    (!p->client_chunked || p->trailer_done);
+}
+
+/* The response is out: pool or close the upstream, end the request. */
+static void
+finish(struct proxy_ctx *p)
+{
+	struct request	*r = p->r;
+	struct conn	*c = r->conn;
+	bool		 keep;
+
+	keep = p->resp_keepalive && !p->upstream_eof && p->up->keepalive > 0 &&
+	    (p->resp_length >= 0 || p->resp_chunked || p->resp_no_body);
+	p->tries_log[p->ntries - 1].bytes_received = p->received;
+	proxy_release(p, false, keep);
+	proxy_stream_free(p);
+	p->finished = true;
+	r->body_bytes_sent = p->client_sent;
+	timer_del(&c->timer);
+	c->on_write = NULL;
+	c->on_read = NULL;
+	http_conn_request_done(r);
+}
+
+/* Something broke after the client got the head: all it can get now is a
+ * closed connection. */
+static void
+abort_stream(struct proxy_ctx *p)
+{
+	struct request	*r = p->r;
+
+	p->tries_log[p->ntries - 1].bytes_received = p->received;
+	proxy_release(p, true, false);
+	proxy_stream_free(p);
+	p->finished = true;
+	r->body_bytes_sent = p->client_sent;
+	r->close_after = true;
+	r->lingering = false;
+	r->conn->on_write = NULL;
+	r->conn->on_read = NULL;
+	http_conn_request_done(r);
+}
+
+static void
+pump(struct proxy_ctx *p)
+{
+	struct conn	*c = p->r->conn;
+	int		 rounds;
+
+	for (rounds = 0; rounds < 64; rounds++) {
+		uint64_t	before = p->client_sent + p->received +
+				    (uint64_t)p->chead_sent;
+
+		if (write_client(p) == -1) {
+			abort_stream(p);
+			return;
+		}
+		if (p->temp_w > p->temp_r && unspill(p) == -1) {
+			abort_stream(p);
+			return;
+		}
+		if (p->uc != NULL && read_upstream(p) == -1) {
+			abort_stream(p);
+			return;
+		}
+		if (all_sent(p)) {
+			finish(p);
+			return;
+		}
+		if (p->client_sent + p->received + (uint64_t)p->chead_sent ==
+		    before)
+			break;
+	}
+	if (!c->writable && (p->bcount > 0 || p->chead_sent < p->chead_len))
+		timer_set(&c->timer, (uint64_t)p->r->loc->send_timeout);
+	else
+		timer_del(&c->timer);
+}
+
+static void
+on_client_writable(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct proxy_ctx	*p = hc->req->proxy;
+
+	if (p->state == PROXY_TUNNEL)
+		tunnel_pump(p);
+	else
+		pump(p);
+}
+
+static void
+on_client_readable(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct proxy_ctx	*p = hc->req->proxy;
+
+	if (p->state == PROXY_TUNNEL) {
+		tunnel_pump(p);
+		return;
+	}
+	/* nothing is read now; but a client that went away ends it all */
+	if (c->peer_closed) {
+		log_conn(LOG_INFO, c->number, "client prematurely closed "
+		    "connection, so upstream connection is closed too");
+		p->r->close_after = true;
+		abort_stream(p);
+	}
+}
+
+void
+proxy_stream_upstream_readable(struct proxy_ctx *p)
+{
+	if (p->state == PROXY_TUNNEL)
+		tunnel_pump(p);
+	else
+		pump(p);
+}
+
+void
+proxy_stream_upstream_writable(struct proxy_ctx *p)
+{
+	if (p->state == PROXY_TUNNEL)
+		tunnel_pump(p);
+}
+
+void
+proxy_stream_timeout(struct proxy_ctx *p)
+{
+	proxy_log(p, LOG_ERR, "upstream timed out", ETIMEDOUT);
+	abort_stream(p);
+}
+
+void
+proxy_stream_free(struct proxy_ctx *p)
+{
+	int	i;
+
+	for (i = 0; i < p->nbufs; i++) {
+		if (p->bufs[i].data != NULL && p->bufs[i].data != p->hbuf)
+			buf_put(p->bufs[i].data, p->bsize);
+		p->bufs[i].data = NULL;
+	}
+	p->nbufs = 0;
+	p->bcount = 0;
+	if (p->temp_fd != -1)
+		close(p->temp_fd);
+	p->temp_fd = -1;
+	if (p->tbuf != NULL)
+		buf_put(p->tbuf, p->bsize);
+	p->tbuf = NULL;
+}
+
+void
+proxy_stream_start(struct proxy_ctx *p)
+{
+	struct request		*r = p->r;
+	struct conn		*c = r->conn;
+	struct pbuf		*b;
+	size_t			 extra = p->hlen - p->head_len;
+	ssize_t			 kept;
+
+	if ((p->chead = http_build_head(r, &p->chead_len)) == NULL) {
+		proxy_fail(p, 500);
+		return;
+	}
+	p->chead_sent = 0;
+	p->state = p->upgrade ? PROXY_TUNNEL : PROXY_STREAM;
+	p->doing = "reading upstream";
+	p->nbufs = p->pl->buffering && !p->upgrade ? p->pl->nbufs : 1;
+	if (p->nbufs > PROXY_MAX_BUFS)
+		p->nbufs = PROXY_MAX_BUFS;
+	p->bsize = p->pl->buffering ? p->pl->buf_size : p->pl->buffer_size;
+	p->bhead = p->bcount = 0;
+	p->resp_left = p->resp_length;
+	http1_chunked_init(&p->dechunk, 0);
+	if (p->upgrade) {
+		p->resp_length = -1;
+		p->resp_chunked = false;
+		p->resp_no_body = false;
+	}
+	/* body bytes that came with the head: the first buffer is hbuf */
+	if (extra > 0) {
+		b = &p->bufs[0];
+		b->data = p->hbuf;
+		b->start = p->head_len;
+		b->end = p->head_len;
+		b->hdr_len = b->hdr_sent = 0;
+		b->tail_sent = 0;
+		if ((kept = deframe(p, p->hbuf + p->head_len, extra)) == -1) {
+			proxy_log(p, LOG_ERR, "upstream sent invalid chunked "
+			    "response", 0);
+			p->resp_done = true;
+			p->resp_keepalive = false;
+			r->close_after = true;
+			kept = 0;
+		}
+		b->end = p->head_len + (size_t)kept;
+		if (kept > 0)
+			ring_commit(p, b);
+		else
+			b->data = NULL;
+	} else if (p->resp_no_body || (p->resp_length == 0 &&
+	    !p->resp_chunked))
+		p->resp_done = true;
+	if (p->resp_no_body)
+		p->resp_done = true;
+	http_conn_set_writing(r);
+	c->on_write = on_client_writable;
+	c->on_read = on_client_readable;
+	if (p->upgrade) {
+		tunnel_pump(p);
+		return;
+	}
+	pump(p);
+}
+
+/* The tunnel ------------------------------------------------------------------- */
+
+/* Moves client bytes to the upstream; -1 when either side is done. */
+static int
+tunnel_up(struct proxy_ctx *p)
+{
+	struct request		*r = p->r;
+	struct http_conn	*hc = r->hc;
+	struct conn		*c = r->conn, *uc = p->uc;
+	ssize_t			 n;
+
+	if (p->tbuf == NULL) {
+		if ((p->tbuf = buf_get(p->bsize)) == NULL)
+			return -1;
+		p->tstart = p->tend = 0;
+		/* frames the client sent right behind its request */
+		if (hc->rend > hc->rstart) {
+			size_t	k = hc->rend - hc->rstart;
+
+			if (k > p->bsize)
+				k = p->bsize;
+			memcpy(p->tbuf, hc->rbuf + hc->rstart, k);
+			hc->rstart += k;
+			p->tend = k;
+		}
+	}
+	for (;;) {
+		if (p->tend > p->tstart && uc->writable) {
+			n = conn_send(uc, p->tbuf + p->tstart,
+			    p->tend - p->tstart);
+			if (n == IO_ERROR)
+				return -1;
+			if (n > 0) {
+				p->tstart += (size_t)n;
+				p->sent += (uint64_t)n;
+				r->request_length += (uint64_t)n;
+			}
+		}
+		if (p->tstart == p->tend)
+			p->tstart = p->tend = 0;
+		if (p->tend == p->bsize || !c->readable)
+			return 0;
+		n = conn_recv(c, p->tbuf + p->tend, p->bsize - p->tend);
+		if (n == IO_AGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		p->tend += (size_t)n;
+	}
+}
+
+static void
+tunnel_pump(struct proxy_ctx *p)
+{
+	struct conn	*c = p->r->conn;
+
+	if (write_client(p) == -1 || tunnel_up(p) == -1) {
+		abort_stream(p);
+		return;
+	}
+	if (p->uc != NULL && read_upstream(p) == -1) {
+		abort_stream(p);
+		return;
+	}
+	if (write_client(p) == -1) {
+		abort_stream(p);
+		return;
+	}
+	if (p->resp_done && p->bcount == 0) {
+		/* the upstream closed: so does the tunnel */
+		abort_stream(p);
+		return;
+	}
+	/* idle limit in both directions */
+	timer_set(&p->uc->timer, (uint64_t)p->pl->read_timeout);
+	(void)c;
+}
