@@ -146,7 +146,10 @@ conn_recv(struct conn *c, void *buf, size_t len)
 	for (;;) {
 		n = recv(c->io.fd, buf, len, 0);
 		if (n > 0) {
-			if ((size_t)n < len)
+			/* a short read drained the socket, unless the peer's
+			 * FIN came with the data: its 0 is still to be read and
+			 * no new edge will announce it */
+			if ((size_t)n < len && !c->peer_closed)
 				c->readable = false;
 			return n;
 		}

@@ -98,6 +98,8 @@ struct request {
 	bool			 header_sent;
 	bool			 chunked_out;	/* Transfer-Encoding: chunked */
 	bool			 upgraded;	/* 101: a tunnel follows */
+	bool			 has_server;	/* Server/Date came from upstream */
+	bool			 has_date;
 	bool			 uri_modified;	/* by rewrite or redirect */
 	bool			 close_after;	/* Connection: close */
 	bool			 lingering;	/* unread body: linger on close */

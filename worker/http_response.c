@@ -206,13 +206,17 @@ http_build_head(struct request *r, size_t *len)
 	p = buf;
 	p += snprintf(p, 64 + reason.len, "HTTP/1.1 %03d %.*s\r\n",
 	    line_status, (int)reason.len, reason.data);
-	if (l->server_tokens)
+	if (r->has_server)
+		;	/* passed from the upstream (proxy_pass_header) */
+	else if (l->server_tokens)
 		p = PUT_LIT(p, "Server: " SERVER_FULL "\r\n");
 	else
 		p = PUT_LIT(p, "Server: usher\r\n");
-	p = PUT_LIT(p, "Date: ");
-	p = put(p, clock_now.http_date, strlen(clock_now.http_date));
-	p = PUT_LIT(p, "\r\n");
+	if (!r->has_date) {
+		p = PUT_LIT(p, "Date: ");
+		p = put(p, clock_now.http_date, strlen(clock_now.http_date));
+		p = PUT_LIT(p, "\r\n");
+	}
 	if (r->content_type.len > 0 && body_allowed) {
 		p = PUT_LIT(p, "Content-Type: ");
 		p = put(p, r->content_type.data, r->content_type.len);

@@ -121,6 +121,7 @@ proxy_next(struct proxy_ctx *p, int cond, int status)
 
 	if (t != NULL && t->status == 0)
 		t->status = status;
+	p->last_status = status;
 	/* a reused connection that failed before any answer is not the
 	 * peer's fault: try it again on a fresh connection */
 	if (p->reused && !p->got_byte && (cond == PROXY_NEXT_ERROR)) {
@@ -203,6 +204,11 @@ connect_peer(struct proxy_ctx *p)
 	}
 	p->got_byte = false;
 	p->sent = 0;
+	/* a new try sends the whole request again and reads a new answer */
+	p->out_built = false;
+	p->hlen = 0;
+	p->head_len = 0;
+	p->received = 0;
 	p->doing = "connecting to upstream";
 	if (!p->retry_fresh && (c = keepalive_get(p->up, p->peer)) != NULL) {
 		p->reused = true;

@@ -420,8 +420,7 @@ proxy_build_request(struct proxy_ctx *p)
 		p->file_left = r->body_in.file_len;
 		p->file_off = 0;
 	}
-	/* kept for a retry: the next try sends it all again */
-	p->out_built = false;
+	p->out_built = true;
 	return 0;
 }
 
@@ -628,6 +627,10 @@ client_head(struct proxy_ctx *p)
 			    uh->value_len);
 			continue;
 		}
+		if (STR_CASEEQ_LIT(n, nl, "server"))
+			r->has_server = true;
+		else if (STR_CASEEQ_LIT(n, nl, "date"))
+			r->has_date = true;
 		if ((h = array_push(&r->out_headers)) == NULL)
 			return -1;
 		h->name.data = (char *)n;

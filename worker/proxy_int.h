@@ -13,6 +13,7 @@
 #include "../common/addr.h"
 #include "../common/str.h"
 #include "http1_parse.h"
+#include "loop.h"
 #include "upstream.h"
 
 struct conn;
@@ -110,6 +111,8 @@ struct proxy_ctx {
 	size_t			 bsize;
 	int			 temp_fd;	/* spooled body */
 	int64_t			 temp_w, temp_r;
+	uint64_t		 unspilled;	/* bytes moved back, ever */
+	struct timer		 repump;	/* more to do after a fair share */
 	uint64_t		 client_sent;	/* body bytes to the client */
 
 	/* tunnel (WebSocket): client -> upstream buffer */

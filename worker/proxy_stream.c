@@ -170,6 +170,7 @@ unspill(struct proxy_ctx *p)
 			return -1;
 		}
 		p->temp_r += n;
+		p->unspilled += (uint64_t)n;
 		b->end = (size_t)n;
 		ring_commit(p, b);
 	}
@@ -408,14 +409,28 @@ abort_stream(struct proxy_ctx *p)
 }
 
 static void
+on_repump(struct timer *t)
+{
+	pump((struct proxy_ctx *)((char *)t - offsetof(struct proxy_ctx,
+	    repump)));
+}
+
+static void
 pump(struct proxy_ctx *p)
 {
 	struct conn	*c = p->r->conn;
 	int		 rounds;
 
-	for (rounds = 0; rounds < 64; rounds++) {
+	for (rounds = 0;; rounds++) {
+		if (rounds == 64) {
+			/* a fair share done: the rest after the other events */
+			p->repump.fn = on_repump;
+			timer_set(&p->repump, 0);
+			return;
+		}
+		/* anything that moved: refilling from the file counts too */
 		uint64_t	before = p->client_sent + p->received +
-				    (uint64_t)p->chead_sent;
+				    (uint64_t)p->chead_sent + p->unspilled;
 
 		if (write_client(p) == -1) {
 			abort_stream(p);
@@ -433,8 +448,8 @@ pump(struct proxy_ctx *p)
 			finish(p);
 			return;
 		}
-		if (p->client_sent + p->received + (uint64_t)p->chead_sent ==
-		    before)
+		if (p->client_sent + p->received + (uint64_t)p->chead_sent +
+		    p->unspilled == before)
 			break;
 	}
 	if (!c->writable && (p->bcount > 0 || p->chead_sent < p->chead_len))
@@ -502,6 +517,7 @@ proxy_stream_free(struct proxy_ctx *p)
 {
 	int	i;
 
+	timer_del(&p->repump);
 	for (i = 0; i < p->nbufs; i++) {
 		if (p->bufs[i].data != NULL && p->bufs[i].data != p->hbuf)
 			buf_put(p->bufs[i].data, p->bsize);

@@ -68,6 +68,23 @@ upstream_init_balancer(struct upstream *u)
 	return 0;
 }
 
+/*
+ * A zone kept over a reload that dropped health_check would keep its
+ * peers down for good: nobody checks them any more.
+ */
+static void
+forget_health(struct upstream *u)
+{
+	size_t	i;
+
+	for (i = 0; i < u->npeers; i++)
+		__atomic_store_n(&u->peers[i].shared->health_down, 0,
+		    __ATOMIC_RELAXED);
+	for (i = 0; i < u->nbackups; i++)
+		__atomic_store_n(&u->backups[i].shared->health_down, 0,
+		    __ATOMIC_RELAXED);
+}
+
 int
 upstream_attach_all(struct http_main *h)
 {
@@ -99,6 +116,8 @@ upstream_attach_all(struct http_main *h)
 		} else
 			keep = false;
 		upstream_attach_shared(u, base, keep);
+		if (!u->health.enabled)
+			forget_health(u);
 		if (upstream_init_balancer(u) == -1) {
 			log_error(LOG_ALERT, "upstream \"%.*s\" has no hash "
 			    "ring", (int)u->name.len, u->name.data);

@@ -16,6 +16,8 @@
 
 struct conf;
 struct cvalue;
+struct http_main;
+struct pool;
 struct request;
 struct shm_zone;
 
@@ -130,7 +132,8 @@ void			 upstream_release(struct upstream *,
 /* Whether a peer may be picked now (for tests and health). */
 bool			 upstream_peer_usable(const struct upstream *,
 			    const struct upstream_peer *);
-/* Builds per-worker balancer state after a fork (rr weights, ring). */
+/* Builds per-worker balancer state after a fork (rr weights, totals;
+ * the consistent-hash ring is built at load); -1 if it has none. */
 int			 upstream_init_balancer(struct upstream *);
 
 /* Bytes of shared state an upstream needs in its zone. */
@@ -141,7 +144,7 @@ void			 upstream_attach_shared(struct upstream *, void *base,
 
 /* Active health checks: run by worker 0 only, results in shared memory. */
 void			 upstream_health_start(struct upstream **, size_t n);
-/* Stops them (graceful exit): closes their sockets, disarms their timers. */
+/* Stops them (graceful exit): closes their sockets and timers. */
 void			 upstream_health_stop(void);
 
 /*
@@ -149,7 +152,6 @@ void			 upstream_health_stop(void);
  * http block to its shared state (process-local memory when its zone is
  * not mapped) and builds its balancer; 0, or -1 after logging.
  */
-struct http_main;
 int			 upstream_attach_all(struct http_main *);
 
 /* Between the upstream files only ------------------------------------- */
@@ -176,10 +178,9 @@ int			 upstream_peer_weight(const struct upstream_peer *,
 /* Seeds this process's generator for `random` (after fork). */
 void			 upstream_random_seed(uint64_t seed);
 /* Builds the consistent-hash ring of u from pool; -1 if too large. */
-struct pool;
 int			 upstream_chash_build(struct upstream *, struct pool *);
-#define UPSTREAM_CHASH_POINTS	160		/* per unit of weight */
-#define UPSTREAM_CHASH_MAX	(4 * 1024 * 1024)	/* points in a ring */
+#define UPSTREAM_CHASH_POINTS	160	/* per unit of weight */
+#define UPSTREAM_CHASH_MAX	(4 * 1024 * 1024)	/* in a ring */
 
 static inline bool
 upstream_skipped(const uint64_t *skip, size_t i)

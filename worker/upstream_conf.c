@@ -27,6 +27,7 @@ struct ups_block {
 	struct array	 peers;		/* struct upstream_peer */
 	struct array	 backups;	/* struct upstream_peer */
 	bool		 method_set;
+	bool		 slow_start;	/* a server has slow_start */
 };
 
 static conf_set_fn	set_upstream, set_server, set_method, set_hash,
@@ -52,7 +53,7 @@ const struct conf_cmd upstream_cmds[] = {
 	{ NULL }
 };
 
-/* Addresses --------------------------------------------------------------- */
+/* Addresses -------------------------------------------------------------- */
 
 /*
  * Splits "host", "host:port", "[v6]" or "[v6]:port"; *port stays 0 when
@@ -129,20 +130,58 @@ push_addr(struct array *out, const struct addr *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every address getaddrinfo() gives for name, as nginx resolves at load. */
+static int
+resolve_name(const char *name, int port, struct array *out, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	struct addr	 a;
+	size_t		 before = out->n;
+	int		 rc = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0) {
+		snprintf(err, errlen, "host not found");
+		return -1;
+	}
+	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(a.u))
+			continue;
+		memset(&a, 0, sizeof(a));
+		memcpy(&a.u, ai->ai_addr, ai->ai_addrlen);
+		a.len = ai->ai_addrlen;
+		if (ai->ai_family == AF_INET)
+			a.u.sin.sin_port = htons((uint16_t)port);
+		else
+			a.u.sin6.sin6_port = htons((uint16_t)port);
+		rc = push_addr(out, &a, err, errlen);
+	}
+	freeaddrinfo(res);
+	if (rc == 0 && out->n == before) {
+		snprintf(err, errlen, "host not found");
+		return -1;
+	}
+	return rc;
+}
+
 /*
  * Every address s names, into out (struct addr): a literal one, a unix
- * socket, or all that getaddrinfo() gives for a host name, as nginx
- * resolves at load.  0, or -1 with a reason in err.
+ * socket, or all that a host name resolves to.  0, or -1 with a reason
+ * in err.
  */
 static int
 resolve(const char *s, size_t len, int default_port, struct array *out,
     char *err, size_t errlen)
 {
-	struct addrinfo	 hints, *res, *ai;
 	struct addr	 a;
 	struct str	 host;
 	char		 name[256];
-	int		 port, rc;
+	int		 port;
 	bool		 v6;
 
 	if (len >= 5 && memcmp(s, "unix:", 5) == 0) {
@@ -163,48 +202,19 @@ resolve(const char *s, size_t len, int default_port, struct array *out,
 	memset(&a, 0, sizeof(a));
 	if (v6) {
 		a.u.sin6.sin6_family = AF_INET6;
+		a.u.sin6.sin6_port = htons((uint16_t)port);
+		a.len = sizeof(a.u.sin6);
 		if (inet_pton(AF_INET6, name, &a.u.sin6.sin6_addr) != 1) {
 			snprintf(err, errlen, "invalid IPv6 address");
 			return -1;
 		}
-		a.u.sin6.sin6_port = htons((uint16_t)port);
-		a.len = sizeof(a.u.sin6);
-		return push_addr(out, &a, err, errlen);
-	}
-	if (inet_pton(AF_INET, name, &a.u.sin.sin_addr) == 1) {
+	} else if (inet_pton(AF_INET, name, &a.u.sin.sin_addr) == 1) {
 		a.u.sin.sin_family = AF_INET;
 		a.u.sin.sin_port = htons((uint16_t)port);
 		a.len = sizeof(a.u.sin);
-		return push_addr(out, &a, err, errlen);
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	if ((rc = getaddrinfo(name, NULL, &hints, &res)) != 0) {
-		snprintf(err, errlen, "host not found");
-		return -1;
-	}
-	rc = 0;
-	for (ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof(a.u))
-			continue;
-		memset(&a, 0, sizeof(a));
-		memcpy(&a.u, ai->ai_addr, ai->ai_addrlen);
-		a.len = ai->ai_addrlen;
-		if (ai->ai_family == AF_INET)
-			a.u.sin.sin_port = htons((uint16_t)port);
-		else
-			a.u.sin6.sin6_port = htons((uint16_t)port);
-		rc = push_addr(out, &a, err, errlen);
-	}
-	freeaddrinfo(res);
-	if (rc == 0 && out->n == 0) {
-		snprintf(err, errlen, "host not found");
-		return -1;
-	}
-	return rc;
+	} else
+		return resolve_name(name, port, out, err, errlen);
+	return push_addr(out, &a, err, errlen);
 }
 
 /* One peer per address, each with the parameters of tmpl. */
@@ -246,7 +256,7 @@ lay_out(struct conf *cf, const struct array *a)
 	return v;
 }
 
-/* The upstream block -------------------------------------------------------- */
+/* The upstream block ----------------------------------------------------- */
 
 static void
 define(struct conf *cf, struct upstream *u)
@@ -408,6 +418,8 @@ param_period(const char *v)
 	return n == 0 ? -1 : n;
 }
 
+/* As nginx: the methods that hash or draw take neither backup nor
+ * slow_start. */
 static bool
 refuses_backup(int method)
 {
@@ -434,8 +446,14 @@ server_params(struct conf *cf, struct upstream *u, struct upstream_peer *p)
 			p->max_conns = (int)(n = param_int(v, 0, 0x7fffffff));
 		else if ((v = param(arg, "fail_timeout")) != NULL)
 			p->fail_timeout = n = param_time(v);
-		else if ((v = param(arg, "slow_start")) != NULL)
+		else if ((v = param(arg, "slow_start")) != NULL) {
+			if (refuses_backup(u->balancer)) {
+				conf_error(cf, "balancing method does not "
+				    "support parameter \"%s\"", arg);
+				return -1;
+			}
 			p->slow_start = n = param_time(v);
+		}
 		else if (strcmp(arg, "down") == 0)
 			p->down = true;
 		else if (strcmp(arg, "backup") == 0) {
@@ -471,6 +489,8 @@ set_server(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	tmpl.fail_timeout = 10000;
 	if (server_params(cf, u, &tmpl) == -1)
 		return -1;
+	if (tmpl.slow_start > 0)
+		b->slow_start = true;
 	if (array_init(&addrs, cf->temp, 4, sizeof(struct addr)) == -1)
 		return -1;
 	if (resolve(CONF_ARG(cf, 1), cf->node->args[1].len, 80, &addrs, err,
@@ -495,9 +515,9 @@ method(struct conf *cf, int m)
 		conf_error(cf, "load balancing method redefined");
 		return -1;
 	}
-	if (refuses_backup(m) && b->backups.n > 0) {
+	if (refuses_backup(m) && (b->backups.n > 0 || b->slow_start)) {
 		conf_error(cf, "balancing method does not support parameter "
-		    "\"backup\"");
+		    "\"%s\"", b->backups.n > 0 ? "backup" : "slow_start");
 		return -1;
 	}
 	b->method_set = true;
@@ -547,7 +567,7 @@ set_random(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return 0;
 }
 
-/* zone NAME [SIZE] ----------------------------------------------------------- */
+/* zone NAME [SIZE] ------------------------------------------------------- */
 
 static int
 set_zone(struct conf *cf, const struct conf_cmd *cmd, void *field)
@@ -654,7 +674,7 @@ set_health_check(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return 0;
 }
 
-/* The end of the http block --------------------------------------------------- */
+/* The end of the http block ---------------------------------------------- */
 
 static struct upstream *
 find_defined(struct http_main *h, const char *name, size_t len)
@@ -769,10 +789,31 @@ zone_name_of(struct conf *cf, const struct upstream *u)
 	return z;
 }
 
+/* shm_zone_add() would refuse it too, but without naming the line. */
+static bool
+zone_conflicts(struct conf *cf, struct cycle *c, const char *name,
+    size_t size)
+{
+	struct shm_zone	*z;
+	size_t		 i;
+
+	for (i = 0; i < c->zones.n; i++) {
+		z = *ARRAY_AT(&c->zones, struct shm_zone *, i);
+		if (strcmp(z->name, name) == 0 && z->size != size) {
+			conf_error(cf, "the size %zu of shared memory zone "
+			    "\"%s\" conflicts with already declared size %zu",
+			    size, name, z->size);
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Groups naming the same zone share it, each in its own part; a zone
  * without a size gets what its groups need.  The tag lets a reload keep
- * the state only when the zone holds the same peers in the same places.
+ * the state only when the zone holds the same peers in the same places,
+ * and only for zones named with `zone`, as the manual says.
  */
 static int
 add_zones(struct conf *cf, struct http_main *h, char **names,
@@ -790,28 +831,39 @@ add_zones(struct conf *cf, struct http_main *h, char **names,
 		at(cf, where, u);
 		size = want = 0;
 		tag = fnv(0xcbf29ce484222325ULL, &psize, sizeof(psize));
+		/* only a zone the operator named outlives a reload */
+		if (u->zone_name.len == 0)
+			tag = fnv(tag, &h->cycle->generation,
+			    sizeof(h->cycle->generation));
 		for (j = i; j < h->upstreams.n; j++) {
 			v = *ARRAY_AT(&h->upstreams, struct upstream *, j);
 			if (names[j] == NULL || strcmp(names[i], names[j]))
 				continue;
 			v->zone_offset = size;
 			size += upstream_shared_size(v);
-			if (v->zone_size > want)
+			if (v->zone_size > 0 && want > 0 && v->zone_size != want) {
+				at(cf, where, v);
+				conf_error(cf, "the size %zu of shared memory zone "
+				    "\"%s\" conflicts with already declared size "
+				    "%zu", v->zone_size, names[i], want);
+				return -1;
+			}
+			if (v->zone_size > 0)
 				want = v->zone_size;
 			tag = layout_hash(tag, v);
 		}
+		at(cf, where, u);
 		if (want > 0 && size > want) {
 			conf_error(cf, "zone \"%s\" is too small for upstream "
 			    "\"%s\", %zu bytes are needed", names[i],
 			    u->name.data, size);
 			return -1;
 		}
-		if ((z = shm_zone_add(h->cycle, names[i], want ? want : size))
-		    == NULL) {
-			conf_error(cf, "the shared memory zone \"%s\" is "
-			    "already declared for a different use", names[i]);
+		if (zone_conflicts(cf, h->cycle, names[i], want ? want : size))
 			return -1;
-		}
+		if ((z = shm_zone_add(h->cycle, names[i], want ? want : size))
+		    == NULL)
+			return -1;
 		z->tag = tag;
 		for (j = i; j < h->upstreams.n; j++)
 			if (names[j] != NULL && strcmp(names[i], names[j]) == 0)

@@ -34,11 +34,11 @@ enum hc_state {
 /* One peer's check. */
 struct hc {
 	struct io		 io;	/* first: the loop hands us &io */
-	struct timer		 timer;	/* idle: next check; else timeout */
+	struct timer		 timer;	/* idle: next check, else timeout */
 	struct upstream		*u;
 	struct upstream_peer	*p;
 	int			 state;
-	char			*req;	/* the request, built once */
+	char			*req;	/* built once */
 	size_t			 req_len, sent;
 	char			*buf;	/* the response, while reading */
 	size_t			 len;

@@ -246,6 +246,9 @@ worker_main(struct cycle *c, int index, bool single)
 		if (got_quit && !worker.quitting) {
 			worker.quitting = true;
 			log_error(LOG_NOTICE, "gracefully shutting down");
+			/* the new generation's first worker checks from now on */
+			if (index == 0)
+				upstream_health_stop();
 			close_listeners();
 			conn_foreach(shutdown_one);
 			if (c->core.shutdown_timeout != CONF_UNSET_MSEC)
