@@ -182,6 +182,14 @@ void	http_conn_request_done(struct request *);
  * (400, 408, 413) itself and done is never called.
  */
 void	http_read_body(struct request *, http_done_fn *done);
+/*
+ * Reads and decodes the next piece of the request body into buf, for a
+ * handler that streams it: bytes (*done at its end), IO_AGAIN, IO_ERROR
+ * (the client went away) or HTTP_BODY_INVALID (bad chunked framing).
+ */
+#define HTTP_BODY_INVALID	(-3)
+ssize_t	http_body_read_some(struct request *, char *buf, size_t size,
+	    bool *done);
 /* Releases the body's memory and file (the request pool does the rest). */
 void	http_body_free(struct request *);
 /* Consumes the request body bytes already read; -1 if they are malformed. */

@@ -186,6 +186,9 @@ read_head(struct conn *c)
 	ssize_t			 n;
 	int			 g;
 
+	/* a request is in progress: pipelined bytes wait their turn */
+	if (hc->state != HC_IDLE && hc->state != HC_HEAD)
+		return;
 	if (hc->state == HC_IDLE) {
 		hc->state = HC_HEAD;
 		http1_req_init(&hc->parsed);
@@ -795,4 +798,56 @@ void
 http_conn_set_writing(struct request *r)
 {
 	r->hc->state = HC_WRITE;
+}
+
+ssize_t
+http_body_read_some(struct request *r, char *buf, size_t size, bool *done)
+{
+	struct http_conn	*hc = r->hc;
+	struct conn		*c = hc->conn;
+	size_t			 len, rest, avail;
+	ssize_t			 n;
+	int			 rc;
+
+	*done = false;
+	if (!r->discard_body) {
+		*done = true;
+		return 0;
+	}
+	/* what came with the head first */
+	avail = hc->rend - hc->rstart;
+	if (avail > 0) {
+		len = avail < size ? avail : size;
+		memcpy(buf, hc->rbuf + hc->rstart, len);
+		hc->rstart += len;
+		n = (ssize_t)len;
+	} else {
+		len = size;
+		if (!r->chunked && hc->body_left < (int64_t)len)
+			len = (size_t)hc->body_left;
+		n = conn_recv(c, buf, len);
+		if (n == IO_AGAIN)
+			return IO_AGAIN;
+		if (n <= 0)
+			return IO_ERROR;
+	}
+	len = (size_t)n;
+	rc = body_take(hc, buf, &len, &rest);
+	if (rc == -1)
+		return HTTP_BODY_INVALID;
+	r->body_received += len;
+	r->request_length += len;
+	if (rc == 1) {
+		/* bytes after the body: the next request, back to the buffer */
+		if (rest > 0 && avail == 0 && hc->rbuf != NULL &&
+		    rest <= hc->rsize) {
+			memcpy(hc->rbuf, buf + n - rest, rest);
+			hc->rstart = 0;
+			hc->rend = rest;
+		} else if (rest > 0 && avail > 0)
+			hc->rstart -= rest;
+		r->discard_body = false;
+		*done = true;
+	}
+	return (ssize_t)len;
 }

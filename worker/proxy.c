@@ -25,6 +25,7 @@
 #include "upstream_keepalive.h"
 
 static void	connect_peer(struct proxy_ctx *);
+static int	stream_body(struct proxy_ctx *);
 static void	on_upstream_write(struct conn *);
 static void	on_upstream_read(struct conn *);
 
@@ -139,6 +140,7 @@ proxy_next(struct proxy_ctx *p, int cond, int status)
 	proxy_release(p, counted && (cond & (PROXY_NEXT_ERROR |
 	    PROXY_NEXT_TIMEOUT | PROXY_NEXT_INVALID_HEADER)) != 0, false);
 	if ((pl->next_upstream & cond) == 0 ||
+	    (p->stream_body && p->body_started) ||
 	    (pl->next_upstream & PROXY_NEXT_OFF) ||
 	    (p->sent_any && !idempotent(r) &&
 	    !(pl->next_upstream & PROXY_NEXT_NON_IDEMPOTENT)) ||
@@ -336,12 +338,106 @@ on_upstream_write(struct conn *c)
 			proxy_iov_consume(p->out, &p->out_first, p->nout,
 			    (size_t)n);
 	}
+	if (p->stream_body) {
+		int	rc = stream_body(p);
+
+		if (rc != 0)
+			return;
+		p->r->conn->on_read = NULL;
+	}
 	/* all sent: the answer is next */
 	p->state = PROXY_HEAD;
 	p->doing = "reading response header from upstream";
 	timer_set(&c->timer, (uint64_t)p->pl->read_timeout);
 	if (c->readable)
 		on_upstream_read(c);
+}
+
+/*
+ * proxy_request_buffering off: passes body bytes on as they arrive.
+ * 0 when the whole body is sent, PROXY_AGAIN to wait, -1 when answered.
+ */
+#define CHUNK_ROOM	18
+
+static void
+on_client_body(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+	struct proxy_ctx	*p = hc->req->proxy;
+
+	if (p != NULL && p->state == PROXY_SEND && p->uc != NULL)
+		on_upstream_write(p->uc);
+}
+
+static int
+stream_body(struct proxy_ctx *p)
+{
+	struct request	*r = p->r;
+	struct conn	*uc = p->uc;
+	size_t		 room;
+	ssize_t		 n;
+	bool		 done;
+	char		 hdr[CHUNK_ROOM];
+	int		 hl;
+
+	if (p->sbuf == NULL && (p->sbuf = pool_alloc(r->pool,
+	    p->pl->buffer_size)) == NULL) {
+		proxy_fail(p, 500);
+		return -1;
+	}
+	for (;;) {
+		if (p->spos < p->slen) {
+			if (!uc->writable)
+				return PROXY_AGAIN;
+			n = conn_send(uc, p->sbuf + p->spos, p->slen - p->spos);
+			if (n == IO_AGAIN)
+				return PROXY_AGAIN;
+			if (n == IO_ERROR) {
+				proxy_log(p, LOG_ERR, "send() failed", errno);
+				proxy_next(p, PROXY_NEXT_ERROR, 502);
+				return -1;
+			}
+			p->spos += (size_t)n;
+			p->sent += (uint64_t)n;
+			continue;
+		}
+		if (p->body_eof) {
+			if (!p->stream_chunked || p->last_sent)
+				return 0;
+			memcpy(p->sbuf, "0\r\n\r\n", 5);
+			p->spos = 0;
+			p->slen = 5;
+			p->last_sent = true;
+			continue;
+		}
+		room = p->pl->buffer_size - CHUNK_ROOM - 2;
+		n = http_body_read_some(r, p->sbuf + CHUNK_ROOM, room, &done);
+		if (n == IO_AGAIN) {
+			r->conn->on_read = on_client_body;
+			timer_set(&uc->timer, (uint64_t)r->loc->client_body_timeout);
+			return PROXY_AGAIN;
+		}
+		if (n < 0) {
+			log_conn(LOG_INFO, r->conn->number, "client %s while "
+			    "sending request body to upstream", n ==
+			    HTTP_BODY_INVALID ? "sent invalid chunked body" :
+			    "prematurely closed connection");
+			r->keepalive = false;
+			proxy_fail(p, n == HTTP_BODY_INVALID ? 400 : 499);
+			return -1;
+		}
+		p->body_started = true;
+		p->body_eof = done;
+		p->spos = CHUNK_ROOM;
+		p->slen = CHUNK_ROOM + (size_t)n;
+		if (p->stream_chunked && n > 0) {
+			hl = snprintf(hdr, sizeof(hdr), "%zx\r\n", (size_t)n);
+			p->spos = CHUNK_ROOM - (size_t)hl;
+			memcpy(p->sbuf + p->spos, hdr, (size_t)hl);
+			memcpy(p->sbuf + p->slen, "\r\n", 2);
+			p->slen += 2;
+		}
+	}
 }
 
 /* Reading the response head ------------------------------------------------- */
@@ -433,6 +529,14 @@ proxy_handler(struct request *r)
 	if (!pl->pass_request_body) {
 		/* the body is not wanted upstream; it is skipped later */
 		p->body_ready = true;
+		proxy_start_try(p);
+		return;
+	}
+	/* unbuffered: a chunked body needs HTTP/1.1 to stay chunked */
+	if (!pl->request_buffering && r->discard_body &&
+	    (!r->chunked || pl->http_version == 11)) {
+		p->stream_body = true;
+		p->stream_chunked = r->chunked;
 		proxy_start_try(p);
 		return;
 	}

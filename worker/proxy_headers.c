@@ -368,9 +368,10 @@ proxy_build_request(struct proxy_ctx *p)
 		}
 	}
 	body = pl->pass_request_body && (r->content_length >= 0 || r->chunked);
-	blen = (int64_t)r->body_in.len + r->body_in.file_len;
+	blen = p->stream_body ? r->content_length :
+	    (int64_t)r->body_in.len + r->body_in.file_len;
 
-	size = r->method.len + 1 + p->uri.len + 12 + 40;
+	size = r->method.len + 1 + p->uri.len + 12 + 40 + 30;
 	for (i = 0; i < nh; i++)
 		size += hs[i].name.len + 2 + hs[i].value.len + 2;
 	if ((buf = pool_alloc(r->pool, size)) == NULL)
@@ -394,7 +395,10 @@ proxy_build_request(struct proxy_ctx *p)
 		*o++ = '\r';
 		*o++ = '\n';
 	}
-	if (body) {
+	if (body && p->stream_chunked) {
+		memcpy(o, "Transfer-Encoding: chunked\r\n", 28);
+		o += 28;
+	} else if (body) {
 		memcpy(o, "Content-Length: ", 16);
 		o += 16;
 		i = str_utoa(num, (uint64_t)blen);

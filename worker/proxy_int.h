@@ -115,6 +115,13 @@ struct proxy_ctx {
 	struct timer		 repump;	/* more to do after a fair share */
 	uint64_t		 client_sent;	/* body bytes to the client */
 
+	/* proxy_request_buffering off: the body streams as it comes */
+	bool			 stream_body;
+	bool			 stream_chunked;	/* re-chunked upstream */
+	bool			 body_started, body_eof, last_sent;
+	char			*sbuf;
+	size_t			 spos, slen;
+
 	/* tunnel (WebSocket): client -> upstream buffer */
 	char			*tbuf;
 	size_t			 tstart, tend;

@@ -112,8 +112,9 @@ deframe(struct proxy_ctx *p, char *d, size_t n)
 static bool
 spill_allowed(struct proxy_ctx *p)
 {
-	return p->pl->buffering && p->temp_w - p->temp_r + SPILL_CHUNK <=
-	    p->pl->max_temp_file_size;
+	/* a tunnel is interactive: it waits for the client instead */
+	return p->pl->buffering && p->state != PROXY_TUNNEL &&
+	    p->temp_w - p->temp_r + SPILL_CHUNK <= p->pl->max_temp_file_size;
 }
 
 static int
@@ -651,26 +652,22 @@ tunnel_up(struct proxy_ctx *p)
 static void
 tunnel_pump(struct proxy_ctx *p)
 {
-	struct conn	*c = p->r->conn;
+	uint64_t	before;
 
-	if (write_client(p) == -1 || tunnel_up(p) == -1) {
-		abort_stream(p);
-		return;
-	}
-	if (p->uc != NULL && read_upstream(p) == -1) {
-		abort_stream(p);
-		return;
-	}
-	if (write_client(p) == -1) {
-		abort_stream(p);
-		return;
-	}
-	if (p->resp_done && p->bcount == 0) {
-		/* the upstream closed: so does the tunnel */
-		abort_stream(p);
-		return;
-	}
+	do {
+		before = p->client_sent + p->received + p->sent;
+		if (write_client(p) == -1 || tunnel_up(p) == -1 ||
+		    (p->uc != NULL && read_upstream(p) == -1) ||
+		    write_client(p) == -1) {
+			abort_stream(p);
+			return;
+		}
+		if (p->resp_done && p->bcount == 0) {
+			/* the upstream closed: so does the tunnel */
+			abort_stream(p);
+			return;
+		}
+	} while (p->client_sent + p->received + p->sent != before);
 	/* idle limit in both directions */
 	timer_set(&p->uc->timer, (uint64_t)p->pl->read_timeout);
-	(void)c;
 }

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "upstream.h"
 #include "upstream_keepalive.h"
+#include "worker_state.h"
 
 struct idle {
 	struct idle		*prev, *next;
@@ -114,7 +115,8 @@ keepalive_put(struct upstream *up, struct upstream_peer *peer, struct conn *c)
 	struct pool_list	*l;
 	struct idle		*i, *last;
 
-	if (up->keepalive <= 0 || c->peer_closed ||
+	/* a worker on its way out keeps nothing idle */
+	if (up->keepalive <= 0 || c->peer_closed || worker.quitting ||
 	    (int)c->requests >= up->keepalive_requests ||
 	    (l = list_of(up)) == NULL || (i = calloc(1, sizeof(*i))) == NULL) {
 		conn_close(c);

@@ -116,7 +116,6 @@ http {
 }
 """)
 backend = Backend(t.port("BACKEND"))
-todo("proxy_pass arrives with the reverse proxy issue")
 if t.try_start("a proxy_pass location"):
     r = t.get("/proxy/full", method="POST", body="0123456789")
     is_((r.status, r.body), (200, "backend POST /proxy/full 10\n"),
@@ -141,6 +140,5 @@ if t.try_start("a proxy_pass location"):
                 "sent to the backend" % name)
     t.stop()
 backend.close()
-todo(None)
 t.check_error_log()
 sys.exit(done())
