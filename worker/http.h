@@ -129,7 +129,7 @@ struct http_conn {
 	size_t			 rstart, rend;	/* unprocessed bytes */
 	struct request		*req;		/* the current one */
 	struct pool		*rpool;		/* the request's pool */
-	struct http1_req	 parsed;
+	struct http1_req	*parsed;	/* in rpool, while a head is read */
 	struct http1_chunked	 chunked;
 	int64_t			 body_left;	/* fixed-length body to read */
 	/* pending output */
@@ -139,6 +139,11 @@ struct http_conn {
 	bool			 sent_continue;
 	uint64_t		 linger_until;
 };
+
+/* A request pool from the worker's free list (reset), or a new one. */
+struct pool	*http_rpool_get(void);
+/* Resets p and keeps it for the next request of any connection. */
+void		 http_rpool_put(struct pool *p);
 
 /* Starts HTTP on an accepted connection. */
 void	http_conn_start(struct conn *);

@@ -16,12 +16,12 @@
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "access_log.h"
+#include "buf.h"
 #include "conn.h"
 #include "http.h"
 #include "http_conf.h"
 #include "worker_state.h"
 
-#define REQUEST_POOL_SIZE	4096
 #define LINGERING_TIME_MS	30000
 #define LINGERING_TIMEOUT_MS	5000
 #define SHUTDOWN_GRACE_MS	1000
@@ -65,10 +65,36 @@ hc_free(void *arg)
 	struct http_conn	*hc = arg;
 
 	if (hc->rpool != NULL)
-		pool_destroy(hc->rpool);
+		http_rpool_put(hc->rpool);
 	hc->rpool = NULL;
-	free(hc->rbuf);
+	hc->parsed = NULL;
+	buf_put(hc->rbuf, hc->rsize);
 	hc->rbuf = NULL;
+}
+
+/* Request pools are recycled: a request then costs no malloc. */
+#define RPOOL_SIZE	16384
+#define RPOOL_KEEP	256
+
+static struct pool	*rpools[RPOOL_KEEP];
+static int		 nrpools;
+
+struct pool *
+http_rpool_get(void)
+{
+	if (nrpools > 0)
+		return rpools[--nrpools];
+	return pool_create(RPOOL_SIZE);
+}
+
+void
+http_rpool_put(struct pool *p)
+{
+	pool_reset(p);
+	if (nrpools < RPOOL_KEEP)
+		rpools[nrpools++] = p;
+	else
+		pool_destroy(p);
 }
 
 static void
@@ -128,7 +154,7 @@ grow_buffer(struct http_conn *hc, struct http_srv *s)
 
 	if (hc->rbuf == NULL) {
 		size = s->client_header_buffer_size;
-		if ((hc->rbuf = malloc(size)) == NULL)
+		if ((hc->rbuf = buf_get(size)) == NULL)
 			return -1;
 		hc->rsize = size;
 		hc->rstart = hc->rend = 0;
@@ -147,12 +173,14 @@ grow_buffer(struct http_conn *hc, struct http_srv *s)
 	    hc->rsize + s->large_header_size;
 	if (size > max)
 		size = max;
-	if ((n = realloc(hc->rbuf, size)) == NULL)
+	if ((n = buf_get(size)) == NULL)
 		return -1;
+	memcpy(n, hc->rbuf, hc->rend);
+	buf_put(hc->rbuf, hc->rsize);
 	hc->rbuf = n;
 	hc->rsize = size;
 	/* the parser's resume point referred to the old buffer */
-	hc->parsed.resume_buf = NULL;
+	hc->parsed->resume_buf = NULL;
 	return 0;
 }
 
@@ -171,9 +199,9 @@ bad_request(struct http_conn *hc, int status, const char *why)
 	r->keepalive = false;
 	r->close_after = true;
 	r->lingering = true;
-	if (hc->parsed.line != NULL) {
-		r->request_line.data = (char *)hc->parsed.line;
-		r->request_line.len = hc->parsed.line_len;
+	if (hc->parsed->line != NULL) {
+		r->request_line.data = (char *)hc->parsed->line;
+		r->request_line.len = hc->parsed->line_len;
 	}
 	http_special(r, status);
 }
@@ -190,16 +218,25 @@ read_head(struct conn *c)
 	if (hc->state != HC_IDLE && hc->state != HC_HEAD)
 		return;
 	if (hc->state == HC_IDLE) {
+		if (hc->rpool == NULL && (hc->rpool = http_rpool_get()) == NULL) {
+			hc_close(hc);
+			return;
+		}
+		if (hc->parsed == NULL && (hc->parsed = pool_alloc(hc->rpool,
+		    sizeof(*hc->parsed))) == NULL) {
+			hc_close(hc);
+			return;
+		}
 		hc->state = HC_HEAD;
-		http1_req_init(&hc->parsed);
-		hc->parsed.max_request_line = s->large_header_size;
-		hc->parsed.max_header_line = s->large_header_size;
-		hc->parsed.underscores_in_headers = s->underscores_in_headers;
-		hc->parsed.ignore_invalid_headers = s->ignore_invalid_headers;
+		http1_req_init(hc->parsed);
+		hc->parsed->max_request_line = s->large_header_size;
+		hc->parsed->max_header_line = s->large_header_size;
+		hc->parsed->underscores_in_headers = s->underscores_in_headers;
+		hc->parsed->ignore_invalid_headers = s->ignore_invalid_headers;
 	}
 	for (;;) {
 		if (hc->rend > hc->rstart) {
-			n = http1_parse_request(&hc->parsed,
+			n = http1_parse_request(hc->parsed,
 			    hc->rbuf + hc->rstart, hc->rend - hc->rstart);
 			if (n > 0) {
 				c->idle = false;
@@ -212,8 +249,8 @@ read_head(struct conn *c)
 				c->idle = false;
 				timer_del(&c->timer);
 				hc->state = HC_BUSY;
-				bad_request(hc, hc->parsed.status,
-				    hc->parsed.error);
+				bad_request(hc, hc->parsed->status,
+				    hc->parsed->error);
 				return;
 			}
 		}
@@ -226,7 +263,7 @@ read_head(struct conn *c)
 				c->idle = false;
 				hc->state = HC_BUSY;
 				timer_del(&c->timer);
-				bad_request(hc, hc->parsed.line == NULL ? 414 :
+				bad_request(hc, hc->parsed->line == NULL ? 414 :
 				    494, "client sent too large request");
 				return;
 			}
@@ -403,12 +440,13 @@ discard_body(struct conn *c)
 		}
 		if (!c->readable)
 			return;
-		if (hc->rbuf == NULL && (hc->rbuf = malloc(4096)) == NULL) {
-			hc_close(hc);
-			return;
-		}
-		if (hc->rbuf != NULL && hc->rsize == 0)
+		if (hc->rbuf == NULL) {
 			hc->rsize = 4096;
+			if ((hc->rbuf = buf_get(hc->rsize)) == NULL) {
+				hc_close(hc);
+				return;
+			}
+		}
 		hc->rstart = hc->rend = 0;
 		n = conn_recv(c, hc->rbuf, hc->rsize);
 		if (n == IO_AGAIN)
@@ -429,7 +467,9 @@ next_request(struct http_conn *hc)
 	struct http_loc	*loc = hc->req->loc ? hc->req->loc :
 			    default_server(hc)->loc;
 
-	pool_reset(hc->rpool);
+	http_rpool_put(hc->rpool);
+	hc->rpool = NULL;
+	hc->parsed = NULL;
 	hc->req = NULL;
 	hc->state = HC_IDLE;
 	c->on_read = read_head;
@@ -441,7 +481,7 @@ next_request(struct http_conn *hc)
 		return;
 	}
 	/* an idle connection keeps no buffer */
-	free(hc->rbuf);
+	buf_put(hc->rbuf, hc->rsize);
 	hc->rbuf = NULL;
 	hc->rsize = hc->rstart = hc->rend = 0;
 	c->idle = true;

@@ -15,15 +15,12 @@
 #include "rewrite.h"
 #include "worker_state.h"
 
-#define REQUEST_POOL_SIZE	4096
-
 struct request *
 http_request_new(struct http_conn *hc)
 {
 	struct request	*r;
 
-	if (hc->rpool == NULL && (hc->rpool = pool_create(REQUEST_POOL_SIZE))
-	    == NULL)
+	if (hc->rpool == NULL && (hc->rpool = http_rpool_get()) == NULL)
 		return NULL;
 	if ((r = pool_calloc(hc->rpool, sizeof(*r))) == NULL)
 		return NULL;
@@ -434,7 +431,7 @@ http_request_named(struct request *r, struct http_loc *l)
 void
 http_request_start(struct http_conn *hc, size_t head_len)
 {
-	struct http1_req	*p = &hc->parsed;
+	struct http1_req	*p = hc->parsed;
 	struct request		*r;
 	const char		*path, *q;
 	size_t			 plen;

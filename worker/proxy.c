@@ -23,6 +23,7 @@
 #include "proxy_int.h"
 #include "upstream.h"
 #include "upstream_keepalive.h"
+#include "buf.h"
 
 static void	connect_peer(struct proxy_ctx *);
 static int	stream_body(struct proxy_ctx *);
@@ -98,6 +99,10 @@ proxy_cleanup(void *arg)
 
 	proxy_stream_free(p);
 	proxy_release(p, false, false);
+	/* the response headers point into it until the request's very end */
+	if (p->hbuf != NULL)
+		buf_put(p->hbuf, p->hsize);
+	p->hbuf = NULL;
 }
 
 static bool
@@ -201,7 +206,7 @@ connect_peer(struct proxy_ctx *p)
 	if (p->ntries < PROXY_MAX_TRIES) {
 		t = &p->tries_log[p->ntries++];
 		memset(t, 0, sizeof(*t));
-		snprintf(t->addr, sizeof(t->addr), "%s", p->peer->name);
+		t->addr = p->peer->name;
 		t->start_ms = clock_now.mono_ms;
 	}
 	p->got_byte = false;
@@ -522,7 +527,7 @@ proxy_handler(struct request *r)
 	if (proxy_resolve_target(p) == -1)
 		return;		/* answered */
 	p->hsize = pl->buffer_size;
-	if ((p->hbuf = pool_alloc(r->pool, p->hsize)) == NULL) {
+	if ((p->hbuf = buf_get(p->hsize)) == NULL) {
 		http_special(r, 500);
 		return;
 	}

@@ -34,7 +34,7 @@ enum proxy_state {
 
 /* One try, for the $upstream_* variables. */
 struct try_rec {
-	char		 addr[ADDR_STRLEN];
+	const char	*addr;		/* the peer's name; lives as long */
 	int		 status;
 	uint64_t	 start_ms, connect_ms, header_ms, end_ms;
 	uint64_t	 bytes_received, bytes_sent;
@@ -106,7 +106,7 @@ struct proxy_ctx {
 	bool			 head_out;	/* client head fully written */
 	char			*chead;		/* client head */
 	size_t			 chead_len, chead_sent;
-	struct pbuf		 bufs[PROXY_MAX_BUFS];
+	struct pbuf		*bufs;		/* nbufs of them, in the pool */
 	int			 nbufs, bhead, bcount;
 	size_t			 bsize;
 	int			 temp_fd;	/* spooled body */

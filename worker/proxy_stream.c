@@ -519,7 +519,7 @@ proxy_stream_free(struct proxy_ctx *p)
 	int	i;
 
 	timer_del(&p->repump);
-	for (i = 0; i < p->nbufs; i++) {
+	for (i = 0; p->bufs != NULL && i < p->nbufs; i++) {
 		if (p->bufs[i].data != NULL && p->bufs[i].data != p->hbuf)
 			buf_put(p->bufs[i].data, p->bsize);
 		p->bufs[i].data = NULL;
@@ -555,6 +555,11 @@ proxy_stream_start(struct proxy_ctx *p)
 		p->nbufs = PROXY_MAX_BUFS;
 	p->bsize = p->pl->buffering ? p->pl->buf_size : p->pl->buffer_size;
 	p->bhead = p->bcount = 0;
+	if ((p->bufs = pool_calloc(r->pool, sizeof(struct pbuf) *
+	    (size_t)p->nbufs)) == NULL) {
+		proxy_fail(p, 500);
+		return;
+	}
 	p->resp_left = p->resp_length;
 	http1_chunked_init(&p->dechunk, 0);
 	if (p->upgrade) {
