@@ -1,4 +1,5 @@
 /* The cached clock and HTTP date formatting and parsing. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +69,17 @@ month_index(const char *p)
 	return -1;
 }
 
+static int
+days_in(int mon, int y)
+{
+	static const int	days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30,
+				    31, 30, 31 };
+	bool			leap = (y % 4 == 0 && y % 100 != 0) ||
+				    y % 400 == 0;
+
+	return mon == 1 && leap ? 29 : days[mon];
+}
+
 /* Reads exactly n digits. */
 static int
 digits(const char *p, int n)
@@ -99,13 +111,15 @@ clock_parse_http_date(const char *p, size_t len)
 		s = c + 1;
 		while (*s == ' ')
 			s++;
-		if (strlen(s) == 24 && s[2] == ' ' && s[6] == ' ') {
+		if (strlen(s) == 24 && s[2] == ' ' && s[6] == ' ' &&
+		    s[11] == ' ') {
 			/* IMF-fixdate: 06 Nov 1994 08:49:37 GMT */
 			d = digits(s, 2);
 			mon = month_index(s + 3);
 			y = digits(s + 7, 4);
 			s += 12;
-		} else if (strlen(s) == 22 && s[2] == '-' && s[6] == '-') {
+		} else if (strlen(s) == 22 && s[2] == '-' && s[6] == '-' &&
+		    s[9] == ' ') {
 			/* rfc850: 06-Nov-94 08:49:37 GMT */
 			d = digits(s, 2);
 			mon = month_index(s + 3);
@@ -117,7 +131,8 @@ clock_parse_http_date(const char *p, size_t len)
 			return -1;
 		if (strcmp(s + 8, " GMT") != 0)
 			return -1;
-	} else if (len == 24 && buf[3] == ' ' && buf[7] == ' ') {
+	} else if (len == 24 && buf[3] == ' ' && buf[7] == ' ' &&
+	    buf[10] == ' ' && buf[19] == ' ') {
 		/* asctime: Sun Nov  6 08:49:37 1994 */
 		mon = month_index(buf + 4);
 		d = buf[8] == ' ' ? digits(buf + 9, 1) : digits(buf + 8, 2);
@@ -130,8 +145,9 @@ clock_parse_http_date(const char *p, size_t len)
 	h = digits(s, 2);
 	mi = digits(s + 3, 2);
 	sec = digits(s + 6, 2);
-	if (d < 1 || d > 31 || mon < 0 || y < 1970 || h < 0 || h > 23 ||
-	    mi < 0 || mi > 59 || sec < 0 || sec > 60)
+	if (d < 1 || mon < 0 || y < 1970 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec < 0 || sec > 59 ||
+	    d > days_in(mon, y))
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mon;

@@ -208,8 +208,12 @@ next_token(struct reader *r, struct str *word, bool *quoted)
 				r->line++;
 			r->p++;
 		}
-		if (r->p == r->end)
-			return TOK_EOF;		/* the caller reports it */
+		if (r->p == r->end) {
+			/* whatever came before, this directive never ends */
+			reader_error(r, "unexpected end of file, expecting "
+			    "\";\" or \"}\"");
+			return TOK_ERROR;
+		}
 		r->p++;
 		if (r->p < r->end && !is_space(*r->p) && *r->p != ';' &&
 		    *r->p != '{' && *r->p != ')') {
@@ -236,6 +240,8 @@ next_token(struct reader *r, struct str *word, bool *quoted)
 		if (is_space(c) || c == ';' || c == '{')
 			break;
 		if (c == '\\' && r->p + 1 < r->end) {
+			if (r->p[1] == '\n')
+				r->line++;
 			r->p += 2;
 			dollar = false;
 			continue;
@@ -402,6 +408,8 @@ read_block(struct reader *r, struct nodelist *l, bool in_block)
 			l->n--;
 			if (include(r, &inc, l, in_block) == -1)
 				return -1;
+			/* inc lives on this stack frame only */
+			cf->node = NULL;
 		}
 	}
 }

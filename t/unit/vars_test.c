@@ -76,7 +76,7 @@ setup(void)
 	cf = &cycle.conf;
 	if (conf_init(cf, pool, "/", "/nonexistent", NULL) == -1 ||
 	    array_init(&cycle.open_files, pool, 4,
-	    sizeof(struct open_file)) == -1 ||
+	    sizeof(struct open_file *)) == -1 ||
 	    array_init(&srv.names, pool, 2, sizeof(struct server_name)) == -1)
 		exit(2);
 	cycle.pool = pool;
@@ -254,7 +254,7 @@ test_request_id(void)
 static void
 test_cvalue(void)
 {
-	struct str	 s = STR("plain text$");
+	struct str	 s = STR("plain text");
 	struct cvalue	*cv;
 	int		 idx;
 	struct str	 v = STR("bar");
@@ -264,7 +264,8 @@ test_cvalue(void)
 	ok(cv != NULL && !cv->dynamic && cv->literal.len == s.len,
 	    "a string without variables is a literal");
 	is_str(eval("a$uri-${uri}b"), "a/p-/pb", "$name and ${name}");
-	is_str(eval("$ $. $"), "$ $. $", "a lone $ is literal");
+	is_str(eval("a $ b"), "(error)", "a lone $ is an error, as in nginx");
+	is_str(eval("a$"), "(error)", "a $ at the end is an error");
 	is_str(eval("${nonexistent}"), "(error)", "unknown variable");
 	is_str(eval("${uri"), "(error)", "missing closing bracket");
 	is_str(eval("${}"), "(error)", "empty name");
@@ -349,7 +350,7 @@ open_files(void)
 	size_t			 i;
 
 	for (i = 0; i < cycle.open_files.n; i++) {
-		f = ARRAY_AT(&cycle.open_files, struct open_file, i);
+		f = *ARRAY_AT(&cycle.open_files, struct open_file *, i);
 		if (f->fd == -1)
 			f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND |
 			    O_TRUNC, 0644);
