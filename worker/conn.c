@@ -14,8 +14,6 @@
 #include "../common/pool.h"
 #include "conn.h"
 
-#define CONN_POOL_SIZE	1024
-
 unsigned		 conn_active;
 static struct conn	*free_list, *reap_list, *all_list;
 static uint64_t		 conn_counter;
@@ -38,13 +36,8 @@ conn_new(int fd, struct listener *l)
 		close(fd);
 		return NULL;
 	}
+	/* no pool: an idle connection should cost a few hundred bytes */
 	memset(c, 0, sizeof(*c) + sizeof(struct conn_link));
-	if ((c->pool = pool_create(CONN_POOL_SIZE)) == NULL) {
-		c->next = free_list;
-		free_list = c;
-		close(fd);
-		return NULL;
-	}
 	c->io.fd = fd;
 	c->io.on_event = on_io;
 	c->listener = l;
@@ -99,6 +92,8 @@ conn_close(struct conn *c)
 		return;
 	c->closed = true;
 	timer_del(&c->timer);
+	if (c->on_close != NULL)
+		c->on_close(c);
 	/* close() removes the fd from the epoll set */
 	close(c->io.fd);
 	c->io.fd = -1;
@@ -120,7 +115,8 @@ conn_reap(void)
 
 	while ((c = reap_list) != NULL) {
 		reap_list = c->next;
-		pool_destroy(c->pool);
+		if (c->pool != NULL)
+			pool_destroy(c->pool);
 		c->pool = NULL;
 		c->next = free_list;
 		free_list = c;

@@ -30,9 +30,10 @@ struct conn {
 	struct addr	 peer;
 	struct addr	 local;		/* valid when local_known */
 	bool		 local_known;
-	struct pool	*pool;
+	struct pool	*pool;		/* NULL until someone needs one */
 	conn_fn		*on_read, *on_write;
 	conn_fn		*on_shutdown;	/* graceful exit: close if idle */
+	conn_fn		*on_close;	/* frees the protocol's state */
 	void		*data;		/* the protocol's state */
 	struct timer	 timer;		/* the protocol's timeout */
 	bool		 readable, writable;	/* edge state */

@@ -106,6 +106,12 @@ struct request {
 	bool			 discard_body;	/* body to be read and dropped */
 	bool			 done;
 
+	/* framing state of a chunked request body */
+	struct http1_chunked	 chunked_in;
+	/* a response in memory being written */
+	struct iovec		 iov[4];
+	int			 niov, iov_first;
+
 	/* the request body, when a handler reads it */
 	struct req_body		 body_in;
 	http_done_fn		*body_done;
@@ -130,11 +136,7 @@ struct http_conn {
 	struct request		*req;		/* the current one */
 	struct pool		*rpool;		/* the request's pool */
 	struct http1_req	*parsed;	/* in rpool, while a head is read */
-	struct http1_chunked	 chunked;
 	int64_t			 body_left;	/* fixed-length body to read */
-	/* pending output */
-	struct iovec		 iov[8];
-	int			 niov, iov_first;
 	int			 state;		/* HC_* */
 	bool			 sent_continue;
 	uint64_t		 linger_until;

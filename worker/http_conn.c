@@ -58,18 +58,26 @@ on_timeout(struct timer *t)
 	conn_close(c);
 }
 
-/* Runs when the connection's pool goes, however the connection ended. */
-static void
-hc_free(void *arg)
-{
-	struct http_conn	*hc = arg;
+/* struct http_conn comes from a free list, like struct conn. */
+static struct http_conn	*hc_free_list;
 
+/* Runs when the connection closes, however it ended. */
+static void
+hc_free(struct conn *c)
+{
+	struct http_conn	*hc = c->data;
+
+	if (hc == NULL)
+		return;
 	if (hc->rpool != NULL)
 		http_rpool_put(hc->rpool);
 	hc->rpool = NULL;
 	hc->parsed = NULL;
 	buf_put(hc->rbuf, hc->rsize);
 	hc->rbuf = NULL;
+	c->data = NULL;
+	*(struct http_conn **)hc = hc_free_list;
+	hc_free_list = hc;
 }
 
 /* Request pools are recycled: a request then costs no malloc. */
@@ -115,11 +123,14 @@ http_conn_start(struct conn *c)
 	struct http_conn	*hc;
 	struct http_addr	*ha = c->listener->servers, *sp;
 
-	if ((hc = pool_calloc(c->pool, sizeof(*hc))) == NULL ||
-	    pool_cleanup_add(c->pool, hc_free, hc) == -1) {
+	if ((hc = hc_free_list) != NULL)
+		hc_free_list = *(struct http_conn **)hc;
+	else if ((hc = malloc(sizeof(*hc))) == NULL) {
 		conn_close(c);
 		return;
 	}
+	memset(hc, 0, sizeof(*hc));
+	c->on_close = hc_free;
 	/* a wildcard listener may cover specific addresses of its port */
 	if (ha->specific != NULL && conn_local_addr(c) == 0) {
 		for (sp = ha->specific; sp != NULL; sp = sp->specific)
@@ -298,12 +309,12 @@ http_conn_write(struct request *r, struct iovec *iov, int n)
 	struct http_conn	*hc = r->hc;
 	int			 i;
 
-	if (n > (int)(sizeof(hc->iov) / sizeof(hc->iov[0])))
+	if (n > (int)(sizeof(r->iov) / sizeof(r->iov[0])))
 		return -1;
 	for (i = 0; i < n; i++)
-		hc->iov[i] = iov[i];
-	hc->niov = n;
-	hc->iov_first = 0;
+		r->iov[i] = iov[i];
+	r->niov = n;
+	r->iov_first = 0;
 	hc->state = HC_WRITE;
 	hc->conn->on_write = on_write;
 	on_write(hc->conn);
@@ -321,13 +332,13 @@ on_write(struct conn *c)
 
 	if (hc->state != HC_WRITE)
 		return;
-	while (hc->iov_first < hc->niov) {
-		iov = &hc->iov[hc->iov_first];
+	while (r->iov_first < r->niov) {
+		iov = &r->iov[r->iov_first];
 		if (iov->iov_len == 0) {
-			hc->iov_first++;
+			r->iov_first++;
 			continue;
 		}
-		w = conn_writev(c, iov, hc->niov - hc->iov_first);
+		w = conn_writev(c, iov, r->niov - r->iov_first);
 		if (w == IO_AGAIN) {
 			timer_set(&c->timer, (uint64_t)(r->loc ?
 			    r->loc->send_timeout : 60000));
@@ -339,17 +350,17 @@ on_write(struct conn *c)
 			    strerror(errno));
 			r->close_after = true;
 			r->lingering = false;
-			hc->iov_first = hc->niov;
+			r->iov_first = r->niov;
 			break;
 		}
 		r->bytes_sent += (uint64_t)w;
 		left = (size_t)w;
-		while (left > 0 && hc->iov_first < hc->niov) {
-			iov = &hc->iov[hc->iov_first];
+		while (left > 0 && r->iov_first < r->niov) {
+			iov = &r->iov[r->iov_first];
 			if (left >= iov->iov_len) {
 				left -= iov->iov_len;
 				iov->iov_len = 0;
-				hc->iov_first++;
+				r->iov_first++;
 			} else {
 				iov->iov_base = (char *)iov->iov_base + left;
 				iov->iov_len -= left;
@@ -401,7 +412,7 @@ skip_buffered_body(struct http_conn *hc)
 
 	if (hc->req->chunked) {
 		len = avail;
-		rest = http1_chunked_decode(&hc->chunked, hc->rbuf + hc->rstart,
+		rest = http1_chunked_decode(&hc->req->chunked_in, hc->rbuf + hc->rstart,
 		    &len);
 		if (rest == PARSE_ERROR)
 			return -1;
@@ -647,7 +658,7 @@ body_take(struct http_conn *hc, char *buf, size_t *len, size_t *rest)
 
 	*rest = 0;
 	if (r->chunked) {
-		left = http1_chunked_decode(&hc->chunked, buf, len);
+		left = http1_chunked_decode(&hc->req->chunked_in, buf, len);
 		if (left == PARSE_ERROR)
 			return -1;
 		if (left == PARSE_AGAIN)
@@ -724,7 +735,7 @@ body_feed(struct request *r, char *p, size_t n, size_t *rest)
 	if (rc == -1) {
 		log_conn(LOG_INFO, r->conn->number, "client sent invalid "
 		    "chunked body");
-		body_failed(r, hc->chunked.status == 413 ? 413 : 400);
+		body_failed(r, hc->req->chunked_in.status == 413 ? 413 : 400);
 		return -1;
 	}
 	if (len > 0 && body_store(r, p, len) == -1) {

@@ -315,7 +315,7 @@ body_too_large(struct request *r)
 	int64_t	max = r->loc->client_max_body_size;
 
 	if (max > 0 && r->chunked)
-		r->hc->chunked.max_size = (uint64_t)max;
+		r->chunked_in.max_size = (uint64_t)max;
 	if (max == 0 || r->content_length <= max)
 		return false;
 	log_conn(LOG_ERR, r->conn->number, "client intended to send too "
@@ -505,8 +505,7 @@ http_request_start(struct http_conn *hc, size_t head_len)
 		return;
 	}
 	if (r->chunked) {
-		memset(&hc->chunked, 0, sizeof(hc->chunked));
-		http1_chunked_init(&hc->chunked, 0);
+		http1_chunked_init(&r->chunked_in, 0);
 		r->discard_body = true;
 	} else if (r->content_length > 0) {
 		hc->body_left = r->content_length;
