@@ -163,6 +163,33 @@ conn_recv(struct conn *c, void *buf, size_t len)
 }
 
 ssize_t
+conn_readv(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t	r;
+	size_t	want = 0;
+	int	i;
+
+	for (i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	for (;;) {
+		r = readv(c->io.fd, iov, n);
+		if (r > 0) {
+			if ((size_t)r < want && !c->peer_closed)
+				c->readable = false;
+			return r;
+		}
+		if (r == 0) {
+			c->readable = false;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		c->readable = false;
+		return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+	}
+}
+
+ssize_t
 conn_writev(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t	w;

@@ -56,6 +56,8 @@ void		 conn_reap(void);
 /* > 0 bytes, 0 at end of stream, IO_AGAIN or IO_ERROR; clears readable
  * when the socket is drained. */
 ssize_t		 conn_recv(struct conn *, void *buf, size_t len);
+/* conn_recv() into several buffers with one system call. */
+ssize_t		 conn_readv(struct conn *, struct iovec *, int n);
 /* Bytes written, IO_AGAIN or IO_ERROR; clears writable on a short write. */
 ssize_t		 conn_writev(struct conn *, struct iovec *, int n);
 ssize_t		 conn_send(struct conn *, const void *buf, size_t len);

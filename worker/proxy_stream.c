@@ -183,6 +183,59 @@ unspill(struct proxy_ctx *p)
 	return 0;
 }
 
+/* Handles the end of the upstream's stream; -1 if it came too early. */
+static int
+upstream_eof(struct proxy_ctx *p)
+{
+	p->upstream_eof = true;
+	p->resp_keepalive = false;
+	if (p->resp_length < 0 && !p->resp_chunked) {
+		p->resp_done = true;
+		return 0;
+	}
+	proxy_log(p, LOG_ERR, "upstream prematurely closed connection", 0);
+	return -1;
+}
+
+/*
+ * Fills every free ring buffer with one readv(); only for bodies whose
+ * bytes all stay (no chunk framing to strip).  Bytes, 0 at EOF, or
+ * IO_AGAIN/IO_ERROR.
+ */
+static ssize_t
+read_into_ring(struct proxy_ctx *p)
+{
+	struct iovec	 iov[PROXY_MAX_BUFS];
+	struct pbuf	*b;
+	ssize_t		 n, left, take, kept;
+	int		 k, nfree = p->nbufs - p->bcount;
+
+	for (k = 0; k < nfree; k++) {
+		b = ring_at(p, p->bcount + k);
+		if (b->data == NULL && (b->data = buf_get(p->bsize)) == NULL)
+			break;
+		iov[k].iov_base = b->data;
+		iov[k].iov_len = p->bsize;
+	}
+	if (k == 0)
+		return IO_AGAIN;
+	n = conn_readv(p->uc, iov, k);
+	if (n <= 0)
+		return n;
+	p->received += (uint64_t)n;
+	for (left = n; left > 0; left -= take) {
+		b = ring_at(p, p->bcount);
+		take = left < (ssize_t)p->bsize ? left : (ssize_t)p->bsize;
+		b->start = 0;
+		b->hdr_len = b->hdr_sent = b->tail_sent = 0;
+		if ((kept = deframe(p, b->data, (size_t)take)) <= 0)
+			break;
+		b->end = (size_t)kept;
+		ring_commit(p, b);
+	}
+	return n;
+}
+
 /* Reads what the upstream has, as far as there is room; -1 on error. */
 static int
 read_upstream(struct proxy_ctx *p)
@@ -198,12 +251,30 @@ read_upstream(struct proxy_ctx *p)
 	while (!p->resp_done && uc->readable) {
 		to_file = false;
 		if (p->temp_w > p->temp_r || p->bcount == p->nbufs) {
+			/*
+			 * Full: a client that can take more drains the ring
+			 * first; only a blocked one makes us spill.
+			 */
+			if (p->temp_w == p->temp_r && p->r->conn->writable &&
+			    p->state != PROXY_TUNNEL)
+				return 0;
 			if (!spill_allowed(p))
 				return 0;	/* wait for the client */
 			d = scratch;
 			room = sizeof(scratch);
 			to_file = true;
 			b = NULL;
+		} else if (!p->resp_chunked && p->nbufs - p->bcount > 1) {
+			n = read_into_ring(p);
+			if (n == IO_AGAIN)
+				break;
+			if (n == IO_ERROR) {
+				proxy_log(p, LOG_ERR, "readv() failed", errno);
+				return -1;
+			}
+			if (n == 0 && upstream_eof(p) == -1)
+				return -1;
+			continue;
 		} else {
 			if ((b = ring_tail(p)) == NULL)
 				return 0;
@@ -218,15 +289,9 @@ read_upstream(struct proxy_ctx *p)
 			return -1;
 		}
 		if (n == 0) {
-			p->upstream_eof = true;
-			p->resp_keepalive = false;
-			if (p->resp_length < 0 && !p->resp_chunked) {
-				p->resp_done = true;
-				break;
-			}
-			proxy_log(p, LOG_ERR, "upstream prematurely closed "
-			    "connection", 0);
-			return -1;
+			if (upstream_eof(p) == -1)
+				return -1;
+			break;
 		}
 		p->received += (uint64_t)n;
 		if ((kept = deframe(p, d, (size_t)n)) == -1) {
