@@ -9,7 +9,6 @@
 #include "pool.h"
 
 #define POOL_ALIGN	16
-#define POOL_LARGE	4096
 
 struct pool_block {
 	struct pool_block	*next;
@@ -116,7 +115,8 @@ pool_alloc(struct pool *p, size_t size)
 
 	if (size == 0)
 		size = 1;
-	if (size >= POOL_LARGE || size > p->block_size / 2)
+	/* a big block serves big objects too (a request pool is 16 KB) */
+	if (size > p->block_size / 2)
 		return pool_alloc_large(p, size);
 	for (b = p->current; b != NULL; b = b->next) {
 		m = (char *)(((uintptr_t)b->pos + POOL_ALIGN - 1) &

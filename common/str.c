@@ -17,15 +17,28 @@ lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? c | 0x20 : c;
 }
 
-bool
-str_caseeq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	i;
+/* ASCII lowercase by table: two loads a byte, no branches */
+static const unsigned char	lower_tab[256] = {
+#define R(i)	(unsigned char)((i) >= 'A' && (i) <= 'Z' ? (i) | 0x20 : (i))
+#define R4(i)	R(i), R(i + 1), R(i + 2), R(i + 3)
+#define R16(i)	R4(i), R4(i + 4), R4(i + 8), R4(i + 12)
+#define R64(i)	R16(i), R16(i + 16), R16(i + 32), R16(i + 48)
+	R64(0), R64(64), R64(128), R64(192)
+#undef R64
+#undef R16
+#undef R4
+#undef R
+};
 
-	if (alen != blen)
-		return false;
-	for (i = 0; i < alen; i++)
-		if (lower(a[i]) != lower(b[i]))
+bool
+str_caseeq_n(const char *a, const char *b, size_t len)
+{
+	const unsigned char	*x = (const unsigned char *)a;
+	const unsigned char	*y = (const unsigned char *)b;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		if (lower_tab[x[i]] != lower_tab[y[i]])
 			return false;
 	return true;
 }

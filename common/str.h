@@ -19,7 +19,15 @@ struct str {
 #define STR_NULL	{ NULL, 0 }
 
 bool	 str_eq(const char *a, size_t alen, const char *b, size_t blen);
-bool	 str_caseeq(const char *a, size_t alen, const char *b, size_t blen);
+bool	 str_caseeq_n(const char *a, const char *b, size_t len);
+
+/* Inline: header names are compared many times per request, and most
+ * comparisons end at the length. */
+static inline bool
+str_caseeq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && str_caseeq_n(a, b, alen);
+}
 #define	 STR_CASEEQ_LIT(p, len, lit) \
 	str_caseeq((p), (len), (lit), sizeof(lit) - 1)
 #define	 STR_EQ_LIT(p, len, lit) \

@@ -204,8 +204,14 @@ http_build_head(struct request *r, size_t *len)
 	if ((buf = pool_alloc(r->pool, size)) == NULL)
 		return NULL;
 	p = buf;
-	p += snprintf(p, 64 + reason.len, "HTTP/1.1 %03d %.*s\r\n",
-	    line_status, (int)reason.len, reason.data);
+	/* formatted by hand: snprintf showed in profiles */
+	p = PUT_LIT(p, "HTTP/1.1 ");
+	*p++ = (char)('0' + line_status / 100 % 10);
+	*p++ = (char)('0' + line_status / 10 % 10);
+	*p++ = (char)('0' + line_status % 10);
+	*p++ = ' ';
+	p = put(p, reason.data, reason.len);
+	p = PUT_LIT(p, "\r\n");
 	if (r->has_server)
 		;	/* passed from the upstream (proxy_pass_header) */
 	else if (l->server_tokens)

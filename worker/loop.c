@@ -184,7 +184,8 @@ loop_once(const sigset_t *mask)
 		    (int)(w - clock_now.mono_ms > 60000 ? 60000 :
 		    w - clock_now.mono_ms);
 	}
-	n = epoll_pwait(epfd, events, nevents, timeout, mask);
+	n = mask != NULL ? epoll_pwait(epfd, events, nevents, timeout, mask) :
+	    epoll_wait(epfd, events, nevents, timeout);
 	clock_update();
 	if (n == -1) {
 		if (errno != EINTR)

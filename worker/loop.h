@@ -33,8 +33,8 @@ int	 loop_init(int maxevents);
 int	 loop_add(struct io *);
 int	 loop_add_in(struct io *);	/* readable only (listeners) */
 void	 loop_del(struct io *);
-/* Waits for events (signals in `mask` allowed meanwhile) and runs them,
- * then due timers. */
+/* Waits for events (signals in `mask` allowed meanwhile; NULL: the mask
+ * stays as it is) and runs them, then due timers. */
 void	 loop_once(const sigset_t *mask);
 
 /* (Re)arms t to fire ms from now. */

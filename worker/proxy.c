@@ -526,6 +526,10 @@ proxy_handler(struct request *r)
 		    0)->name;
 	if (proxy_resolve_target(p) == -1)
 		return;		/* answered */
+	if ((p->resp = pool_alloc(r->pool, sizeof(*p->resp))) == NULL) {
+		http_special(r, 500);
+		return;
+	}
 	p->hsize = pl->buffer_size;
 	if ((p->hbuf = buf_get(p->hsize)) == NULL) {
 		http_special(r, 500);

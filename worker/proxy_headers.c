@@ -592,7 +592,7 @@ client_head(struct proxy_ctx *p)
 {
 	struct request		*r = p->r;
 	struct proxy_loc	*pl = p->pl;
-	struct http1_resp	*u = &p->resp;
+	struct http1_resp	*u = p->resp;
 	const char		*conn_list = NULL;
 	size_t			 i, conn_len = 0;
 	struct header		*h;
@@ -690,7 +690,7 @@ int
 proxy_parse_head(struct proxy_ctx *p)
 {
 	struct request		*r = p->r;
-	struct http1_resp	*u = &p->resp;
+	struct http1_resp	*u = p->resp;
 	struct try_rec		*t = &p->tries_log[p->ntries - 1];
 	ssize_t			 n;
 	size_t			 i;

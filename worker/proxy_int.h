@@ -89,7 +89,7 @@ struct proxy_ctx {
 	char			*hbuf;		/* proxy_buffer_size */
 	size_t			 hsize, hlen;
 	size_t			 head_len;	/* of the parsed head in hbuf */
-	struct http1_resp	 resp;
+	struct http1_resp	*resp;		/* uncleared: 4 KB of slots */
 	int64_t			 resp_length;	/* -1: not given */
 	bool			 resp_chunked;
 	bool			 resp_keepalive;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,6 +46,17 @@ on_signal(int sig)
 	case SIGTERM: case SIGINT: got_term = 1; break;
 	case SIGUSR1: got_usr1 = 1; break;
 	}
+}
+
+static struct io	sigfd;
+
+static void
+on_signalfd(struct io *io, uint32_t ev)
+{
+	struct signalfd_siginfo	si;
+
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		on_signal((int)si.ssi_signo);
 }
 
 static void
@@ -233,8 +245,20 @@ worker_main(struct cycle *c, int index, bool single)
 	}
 	shutdown_timer.fn = on_shutdown_timeout;
 
+	/*
+	 * Signals arrive through a signalfd in the epoll set, so the loop
+	 * waits with plain epoll_wait(): no signal mask swap in every wait.
+	 */
+	sigfd.fd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
+	sigfd.on_event = on_signalfd;
+	if (sigfd.fd == -1 || loop_add_in(&sigfd) == -1) {
+		log_error(LOG_EMERG, "signalfd() failed (%d: %s)", errno,
+		    strerror(errno));
+		exit(2);
+	}
+	(void)waitmask;
 	for (;;) {
-		loop_once(&waitmask);
+		loop_once(NULL);
 		conn_reap();
 		if (got_term) {
 			worker_exit();
