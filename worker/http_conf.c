@@ -97,6 +97,7 @@ http_loc_new(struct conf *cf)
 	l->rewrite_log = CONF_UNSET;
 	l->client_body_buffer_size = CONF_UNSET_SIZE;
 	proxy_loc_init(&l->proxy);
+	static_loc_init(&l->static_files);
 	return l;
 }
 
@@ -143,6 +144,7 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		defaults.rewrite_log = CONF_UNSET;
 		defaults.client_body_buffer_size = CONF_UNSET_SIZE;
 		proxy_loc_init(&defaults.proxy);
+		static_loc_init(&defaults.static_files);
 		p = &defaults;
 	}
 	if (!l->root_set) {
@@ -193,7 +195,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		l->client_body_temp_path = p->client_body_temp_path != NULL ?
 		    p->client_body_temp_path :
 		    conf_full_path(cf, "client_body_temp", 16, false);
-	if (proxy_loc_merge(cf, l, p) == -1)
+	if (proxy_loc_merge(cf, l, p) == -1 ||
+	    static_loc_merge(cf, l, p) == -1)
 		return -1;
 	if (l->proxy.pass)
 		l->handler = proxy_handler;

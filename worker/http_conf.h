@@ -17,6 +17,7 @@
 #include "../common/str.h"
 #include "access_log.h"
 #include "proxy_conf.h"
+#include "static_conf.h"
 #include "rewrite.h"
 #include "vars.h"
 
@@ -98,6 +99,7 @@ struct http_loc {
 	/* content handler; not inherited (proxy_pass) */
 	void			(*handler)(struct request *);
 	struct proxy_loc	 proxy;
+	struct static_loc	 static_files;
 };
 
 struct server_name {

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "http_conf.h"
 #include "rewrite.h"
+#include "static.h"
 #include "worker_state.h"
 
 struct request *
@@ -304,8 +305,7 @@ content(struct request *r)
 		r->loc->handler(r);
 		return;
 	}
-	/* static files come with their own issue; until then nothing is here */
-	http_special(r, 404);
+	static_handler(r);
 }
 
 /* client_max_body_size is checked as soon as the location is known. */

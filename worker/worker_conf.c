@@ -9,6 +9,7 @@
 #include "http_conf.h"
 #include "proxy_conf.h"
 #include "rewrite.h"
+#include "static_conf.h"
 #include "upstream_conf.h"
 #include "worker.h"
 
@@ -18,5 +19,6 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	access_log_cmds,
 	proxy_cmds,
 	upstream_cmds,
+	static_cmds,
 	NULL
 };
