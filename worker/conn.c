@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "conn.h"
+#include "tls.h"
 
 unsigned		 conn_active;
 static struct conn	*free_list, *reap_list, *all_list;
@@ -24,6 +25,7 @@ struct conn_link {
 };
 
 static void	on_io(struct io *, uint32_t);
+static ssize_t	tls_writev(struct conn *, struct iovec *, int);
 
 struct conn *
 conn_new(int fd, struct listener *l)
@@ -73,6 +75,9 @@ on_io(struct io *io, uint32_t ev)
 		c->readable = true;
 		if (c->on_read != NULL)
 			c->on_read(c);
+		/* a TLS write that needed to read first can go on now */
+		if (!c->closed && c->tls_write_wants_read && c->on_write != NULL)
+			c->on_write(c);
 	}
 	if (c->closed)
 		return;
@@ -80,6 +85,8 @@ on_io(struct io *io, uint32_t ev)
 		c->writable = true;
 		if (c->on_write != NULL)
 			c->on_write(c);
+		if (!c->closed && c->tls_read_wants_write && c->on_read != NULL)
+			c->on_read(c);
 	}
 }
 
@@ -94,6 +101,8 @@ conn_close(struct conn *c)
 	timer_del(&c->timer);
 	if (c->on_close != NULL)
 		c->on_close(c);
+	if (c->tls != NULL)
+		tls_close(c);
 	/* close() removes the fd from the epoll set */
 	close(c->io.fd);
 	c->io.fd = -1;
@@ -139,6 +148,8 @@ conn_recv(struct conn *c, void *buf, size_t len)
 {
 	ssize_t	n;
 
+	if (c->tls != NULL)
+		return tls_recv(c, buf, len);
 	for (;;) {
 		n = recv(c->io.fd, buf, len, 0);
 		if (n > 0) {
@@ -169,6 +180,8 @@ conn_readv(struct conn *c, struct iovec *iov, int n)
 	size_t	want = 0;
 	int	i;
 
+	if (c->tls != NULL)
+		return tls_recv(c, iov[0].iov_base, iov[0].iov_len);
 	for (i = 0; i < n; i++)
 		want += iov[i].iov_len;
 	for (;;) {
@@ -196,6 +209,8 @@ conn_writev(struct conn *c, struct iovec *iov, int n)
 	size_t	want = 0;
 	int	i;
 
+	if (c->tls != NULL)
+		return tls_writev(c, iov, n);
 	for (i = 0; i < n; i++)
 		want += iov[i].iov_len;
 	for (;;) {
@@ -211,6 +226,47 @@ conn_writev(struct conn *c, struct iovec *iov, int n)
 		c->writable = false;
 		return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
 	}
+}
+
+/*
+ * writev() for TLS: small pieces are gathered into one record-sized
+ * buffer so a response head and its body leave as one record.
+ */
+#define TLS_GATHER	16384
+
+static ssize_t
+tls_writev(struct conn *c, struct iovec *iov, int n)
+{
+	char	 buf[TLS_GATHER];
+	size_t	 len, total = 0;
+	ssize_t	 w;
+	int	 i = 0;
+
+	while (i < n) {
+		if (iov[i].iov_len >= TLS_GATHER) {
+			/* big enough on its own: no copy */
+			w = tls_send(c, iov[i].iov_base, iov[i].iov_len);
+			if (w <= 0)
+				return total > 0 ? (ssize_t)total : w;
+			total += (size_t)w;
+			if ((size_t)w < iov[i].iov_len)
+				break;
+			i++;
+			continue;
+		}
+		for (len = 0; i < n && len + iov[i].iov_len <= TLS_GATHER; i++) {
+			memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		w = tls_send(c, buf, len);
+		if (w <= 0)
+			return total > 0 ? (ssize_t)total : w;
+		total += (size_t)w;
+		if ((size_t)w < len)
+			break;
+	}
+	c->sent += total;
+	return (ssize_t)total;
 }
 
 ssize_t

@@ -43,7 +43,10 @@ struct conn {
 	unsigned	 requests;
 	uint64_t	 sent;		/* bytes written */
 	struct conn	*next;		/* free and reap lists */
-	void		*tls;		/* later: the TLS layer's state */
+	void		*tls;		/* SSL *, when encrypted (tls.c) */
+	bool		 tls_checked;	/* first byte looked at */
+	bool		 tls_read_wants_write;
+	bool		 tls_write_wants_read;
 };
 
 /* Takes a connected fd; NULL (fd closed) when out of connections. */

@@ -159,6 +159,9 @@ void	http_conn_shutdown(struct conn *);
 struct request *http_request_new(struct http_conn *);
 /* Takes the parsed head (head_len bytes of hc's buffer) and runs it. */
 void	http_request_start(struct http_conn *, size_t head_len);
+/* The server for host among those on ha (captures into r unless NULL). */
+struct http_srv *http_find_server(struct http_addr *ha, struct request *r,
+	    const char *host, size_t len);
 /* Routes a parsed request and runs it to a response. */
 void	http_request_run(struct request *);
 /* Re-runs location lookup for a new URI (rewrite last, error_page). */

@@ -117,6 +117,7 @@ http_srv_new(struct conf *cf)
 	s->merge_slashes = CONF_UNSET;
 	s->underscores_in_headers = CONF_UNSET;
 	s->ignore_invalid_headers = CONF_UNSET;
+	tls_srv_init(&s->tls);
 	return s;
 }
 
@@ -200,7 +201,10 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		return -1;
 	if (l->proxy.pass)
 		l->handler = proxy_handler;
-	return access_log_merge(cf, &l->log, top ? NULL : &p->log, top);
+	if (access_log_merge(cf, &l->log, top ? NULL : &p->log, top) == -1)
+		return -1;
+	/* if blocks inherit from l as it now stands */
+	return rewrite_loc_merge(cf, l);
 }
 
 void
@@ -217,6 +221,7 @@ http_srv_merge(struct http_srv *s, const struct http_srv *p)
 	    0);
 	CONF_MERGE_INT(s->ignore_invalid_headers, p->ignore_invalid_headers,
 	    1);
+	tls_srv_merge(&s->tls, &p->tls);
 }
 
 /* Blocks ----------------------------------------------------------------- */
@@ -240,6 +245,7 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	array_init(&h->formats, cf->pool, 4, sizeof(struct log_format *));
 	array_init(&h->upstreams, cf->pool, 4, sizeof(struct upstream *));
 	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
+	    tls_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)
 		return -1;
 	if ((h->srv = http_srv_new(cf)) == NULL ||
@@ -455,6 +461,7 @@ set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	const char		*arg;
 	size_t			 i;
 	bool			 def = false, reuseport = false, opts = false;
+	bool			 ssl = false;
 	int			 backlog = 511;
 
 	if (addr_parse(&a, CONF_ARG(cf, 1), cf->node->args[1].len, 80, true,
@@ -480,8 +487,9 @@ set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			}
 			backlog = (int)b;
 			opts = true;
-		} else if (strcmp(arg, "ssl") == 0 ||
-		    strcmp(arg, "http2") == 0 || strcmp(arg, "quic") == 0 ||
+		} else if (strcmp(arg, "ssl") == 0) {
+			ssl = true;
+		} else if (strcmp(arg, "http2") == 0 || strcmp(arg, "quic") == 0 ||
 		    strcmp(arg, "proxy_protocol") == 0) {
 			conf_error(cf, "the \"%s\" parameter of the \"listen\" "
 			    "directive is not supported yet", arg);
@@ -530,6 +538,10 @@ set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (opts || ha->servers.n == 0) {
 		ha->reuseport = reuseport;
 		ha->backlog = backlog;
+	}
+	if (ssl) {
+		ha->ssl = true;
+		s->listen_ssl = true;
 	}
 	if ((sp = array_push(&ha->servers)) == NULL)
 		return -1;
@@ -922,6 +934,7 @@ make_listeners(struct conf *cf, struct http_main *h)
 		if ((l = array_push(&c->listeners)) == NULL)
 			return -1;
 		l->addr = ha->addr;
+		l->ssl = ha->ssl;
 		addr_format(&ha->addr, l->text, sizeof(l->text), true);
 		l->fd = -1;
 		l->backlog = ha->backlog ? ha->backlog : 511;
@@ -953,14 +966,17 @@ http_finish(struct conf *cf, struct http_main *h)
 	struct http_srv	*s;
 	size_t		 i;
 
-	http_srv_merge(h->srv, &(struct http_srv){
+	struct http_srv	defaults = {
 	    .client_header_buffer_size = CONF_UNSET_SIZE,
 	    .large_header_size = CONF_UNSET_SIZE,
 	    .large_header_num = CONF_UNSET,
 	    .client_header_timeout = CONF_UNSET_MSEC,
 	    .merge_slashes = CONF_UNSET,
 	    .underscores_in_headers = CONF_UNSET,
-	    .ignore_invalid_headers = CONF_UNSET });
+	    .ignore_invalid_headers = CONF_UNSET };
+
+	tls_srv_init(&defaults.tls);
+	http_srv_merge(h->srv, &defaults);
 	if (http_loc_merge(cf, h->loc, NULL) == -1)
 		return -1;
 	for (i = 0; i < h->servers.n; i++) {
@@ -978,6 +994,19 @@ http_finish(struct conf *cf, struct http_main *h)
 				return -1;
 		}
 		if (!s->has_listen && default_listen(cf, h, s) == -1)
+			return -1;
+	}
+	/* servers sharing an ssl address are all TLS servers there */
+	for (i = 0; i < h->addrs.n; i++) {
+		struct http_addr *ha = *ARRAY_AT(&h->addrs, struct http_addr *, i);
+
+		for (size_t k = 0; ha->ssl && k < ha->servers.n; k++)
+			(*ARRAY_AT(&ha->servers, struct http_srv *, k))->
+			    listen_ssl = true;
+	}
+	for (i = 0; i < h->servers.n; i++) {
+		s = *ARRAY_AT(&h->servers, struct http_srv *, i);
+		if (tls_srv_build(cf, s, s->listen_ssl) == -1)
 			return -1;
 	}
 	if (upstream_finish(cf, h) == -1)

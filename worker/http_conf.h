@@ -18,6 +18,7 @@
 #include "access_log.h"
 #include "proxy_conf.h"
 #include "static_conf.h"
+#include "tls.h"
 #include "rewrite.h"
 #include "vars.h"
 
@@ -128,6 +129,8 @@ struct http_srv {
 	const char		*file;		/* where it was defined */
 	unsigned		 line;
 	bool			 has_listen;
+	bool			 listen_ssl;	/* some listen of it has "ssl" */
+	struct tls_srv		 tls;
 	/* locations, ordered for lookup */
 	struct http_loc		**exact;	/* sorted by name */
 	size_t			 nexact;
@@ -146,6 +149,7 @@ struct http_addr {
 	struct array		 servers;	/* struct http_srv * */
 	bool			 default_set;
 	bool			 reuseport;
+	bool			 ssl;
 	int			 backlog;
 	struct listener		*listener;
 	struct http_addr	*specific;	/* addresses a wildcard covers */

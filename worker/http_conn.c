@@ -17,6 +17,7 @@
 #include "../common/pool.h"
 #include "access_log.h"
 #include "buf.h"
+#include "tls.h"
 #include "conn.h"
 #include "http.h"
 #include "http_conf.h"
@@ -141,6 +142,15 @@ http_conn_start(struct conn *c)
 	}
 	hc->conn = c;
 	hc->addr = ha;
+	if (ha->ssl && tls_accept(c, ha) == -1) {
+		log_conn(LOG_ALERT, c->number, "SSL_new() failed");
+		memset(hc, 0, sizeof(*hc));
+		*(struct http_conn **)hc = hc_free_list;
+		hc_free_list = hc;
+		c->on_close = NULL;
+		conn_close(c);
+		return;
+	}
 	hc->state = HC_IDLE;
 	c->data = hc;
 	/* not idle: its first request is on the way and will be served */
@@ -284,6 +294,16 @@ read_head(struct conn *c)
 		n = conn_recv(c, hc->rbuf + hc->rend, hc->rsize - hc->rend);
 		if (n == IO_AGAIN)
 			return;
+		if (n == TLS_PLAIN_HTTP) {
+			/* answered in the clear, as the client spoke */
+			tls_close(c);
+			c->idle = false;
+			timer_del(&c->timer);
+			hc->state = HC_BUSY;
+			bad_request(hc, 497, "client sent plain HTTP request "
+			    "to HTTPS port");
+			return;
+		}
 		if (n == 0 || n == IO_ERROR) {
 			if (n == 0 && hc->rend > hc->rstart)
 				log_conn(LOG_INFO, c->number, "client prematurely "

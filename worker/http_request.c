@@ -147,10 +147,14 @@ set_named(struct request *r, const struct regex *re, const char *subject)
 
 /* Server selection ------------------------------------------------------- */
 
-static struct http_srv *
-find_server(struct request *r, const char *host, size_t len)
+/*
+ * The server for a host name among those on an address (r may be NULL:
+ * TLS picks a certificate before any request; then captures are not kept).
+ */
+struct http_srv *
+http_find_server(struct http_addr *ha, struct request *r, const char *host,
+    size_t len)
 {
-	struct http_addr	*ha = r->hc->addr;
 	struct http_srv		*s, *best_head = NULL, *best_tail = NULL;
 	struct server_name	*sn;
 	size_t			 i, j, head_len = 0, tail_len = 0;
@@ -201,6 +205,8 @@ find_server(struct request *r, const char *host, size_t len)
 			if (sn->kind != SN_REGEX || !regex_match(sn->regex,
 			    host, len, caps, sizeof(caps) / sizeof(caps[0])))
 				continue;
+			if (r == NULL)
+				return s;
 			memcpy(r->caps, caps, sizeof(caps));
 			r->ncaps = sn->regex->ncaptures + 1;
 			r->cap_subject.data = (char *)host;
@@ -486,9 +492,9 @@ http_request_start(struct http_conn *hc, size_t head_len)
 		host[hl] = '\0';
 		r->host.data = host;
 		r->host.len = hl;
-		r->srv = find_server(r, host, hl);
+		r->srv = http_find_server(hc->addr, r, host, hl);
 	} else
-		r->srv = find_server(r, "", 0);
+		r->srv = http_find_server(hc->addr, r, "", 0);
 
 	path = p->path ? p->path : p->target;
 	plen = p->path ? p->path_len : p->target_len;

@@ -41,6 +41,7 @@ static const struct status_text	statuses[] = {
 	{ 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
 	{ 494, "Request Header Or Cookie Too Large" },
+	{ 497, "The plain HTTP request was sent to HTTPS port" },
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
 	{ 502, "Bad Gateway" }, { 503, "Service Temporarily Unavailable" },
 	{ 504, "Gateway Time-out" }, { 505, "HTTP Version Not Supported" },
@@ -166,7 +167,7 @@ http_build_head(struct request *r, size_t *len)
 	if (!r->keepalive || worker.quitting ||
 	    c->requests >= (unsigned)l->keepalive_requests)
 		r->close_after = true;
-	line_status = status == 494 ? 400 : status;
+	line_status = status == 494 || status == 497 ? 400 : status;
 	rtext = http_status_text(line_status, &rlen);
 	if (r->status_line.len > 0) {
 		reason = r->status_line;
@@ -332,7 +333,7 @@ builtin_page(struct request *r, int status)
 	const char	*text;
 	size_t		 tlen, size;
 	char		*b;
-	int		 n, shown = status == 494 ? 400 : status;
+	int		 n, shown = status == 494 || status == 497 ? 400 : status;
 
 	r->status = status;
 	r->body.len = 0;
@@ -368,7 +369,7 @@ static bool
 closes_connection(int status)
 {
 	return status == 400 || status == 408 || status == 413 ||
-	    status == 414 || status == 494 || status == 500 ||
+	    status == 414 || status == 494 || status == 497 || status == 500 ||
 	    status == 501 || status == 505;
 }
 

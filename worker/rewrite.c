@@ -1,8 +1,11 @@
 /*
- * The rewrite module: return, rewrite and break, compiled per level into
- * a script that runs in configuration order.
+ * Running the rewrite module's script of a level: return, rewrite, break,
+ * set and if, in configuration order.  Building the script is
+ * rewrite_conf.c.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/log.h"
 #include "../common/pool.h"
@@ -10,167 +13,41 @@
 #include "http.h"
 #include "http_conf.h"
 #include "rewrite.h"
+#include "rewrite_int.h"
 
-enum rw_kind {
-	RW_RETURN = 1,
-	RW_REWRITE,
-	RW_BREAK
-};
-
-enum rw_flag {
-	RW_NONE = 0,
-	RW_LAST,
-	RW_BRK,
-	RW_REDIRECT,
-	RW_PERMANENT
-};
-
-struct rw_op {
-	int		 kind;
-	int		 code;		/* return */
-	struct cvalue	*value;		/* return text/URL, rewrite target */
-	struct regex	*re;
-	int		*name_vars;	/* variable index per named group */
-	int		 flag;
-	bool		 keep_args;	/* no '?' in the replacement */
-};
-
-struct rewrite_script {
-	struct array	 ops;		/* struct rw_op */
-};
-
-static conf_set_fn	set_return, set_rewrite, set_break, set_ignore;
-
-/*	  name                          where                                          args             parser        field           extra */
-const struct conf_cmd rewrite_cmds[] = {
-	{ "return",                     CONF_SERVER | CONF_LOCATION | CONF_SIF | CONF_LIF, CONF_ARGS(1, 2), set_return,  LOC(script),    NULL },
-	{ "rewrite",                    CONF_SERVER | CONF_LOCATION | CONF_SIF | CONF_LIF, CONF_ARGS(2, 3), set_rewrite, LOC(script),    NULL },
-	{ "break",                      CONF_SERVER | CONF_LOCATION | CONF_SIF | CONF_LIF, CONF_ARGS(0, 0), set_break,   LOC(script),    NULL },
-	{ "rewrite_log",                CONF_HTTP_ALL | CONF_SIF | CONF_LIF,           CONF_FLAG,       conf_set_flag, LOC(rewrite_log), NULL },
-	{ "uninitialized_variable_warn", CONF_HTTP_ALL | CONF_SIF | CONF_LIF,          CONF_FLAG,       set_ignore,    0, 0,          NULL },
-	{ NULL }
-};
-
-static struct rw_op *
-add_op(struct conf *cf, void *field, int kind)
+int
+rewrite_regex_exec(struct request *r, const struct regex *re,
+    const int *name_vars, const struct str *subject)
 {
-	struct rewrite_script	**s = field;
-	struct rw_op		 *op;
+	int		 caps[2 * REGEX_MAX_CAPTURES];
+	char		*copy;
+	struct str	 val;
+	size_t		 k;
 
-	if (*s == NULL) {
-		if ((*s = pool_calloc(cf->pool, sizeof(**s))) == NULL)
-			return NULL;
-		array_init(&(*s)->ops, cf->pool, 4, sizeof(struct rw_op));
-	}
-	if ((op = array_push(&(*s)->ops)) == NULL)
-		return NULL;
-	op->kind = kind;
-	return op;
-}
-
-static bool
-is_redirect_url(const struct str *s)
-{
-	return (s->len >= 7 && strncmp(s->data, "http://", 7) == 0) ||
-	    (s->len >= 8 && strncmp(s->data, "https://", 8) == 0) ||
-	    (s->len >= 7 && strncmp(s->data, "$scheme", 7) == 0);
-}
-
-static int
-set_return(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
-	struct str		*a = cf->node->args;
-	struct rw_op		*op;
-	int64_t			 code;
-
-	if ((op = add_op(cf, field, RW_RETURN)) == NULL)
+	if (!regex_match(re, subject->data, subject->len, caps,
+	    2 * REGEX_MAX_CAPTURES))
+		return 0;
+	/* the captures must outlive the value they index into */
+	if ((copy = pool_strndup(r->pool, subject->data, subject->len)) ==
+	    NULL)
 		return -1;
-	code = str_atoi(a[1].data, a[1].len);
-	if (code < 0) {
-		if (CONF_NARGS(cf) != 1 || !is_redirect_url(&a[1])) {
-			conf_error(cf, "invalid return code \"%s\"", a[1].data);
-			return -1;
+	memcpy(r->caps, caps, sizeof(caps));
+	r->ncaps = re->ncaptures + 1;
+	r->cap_subject.data = copy;
+	r->cap_subject.len = subject->len;
+	for (k = 0; name_vars != NULL && k < re->nnames; k++) {
+		if (name_vars[k] < 0)
+			continue;
+		val.data = (char *)"";
+		val.len = 0;
+		if (k < REGEX_MAX_CAPTURES && caps[2 * k] >= 0) {
+			val.data = copy + caps[2 * k];
+			val.len = (size_t)(caps[2 * k + 1] - caps[2 * k]);
 		}
-		op->code = 302;
-		op->value = cvalue_compile(cf, &h->vars, &a[1]);
-		return op->value == NULL ? -1 : 0;
+		vars_set(r, name_vars[k], &val);
 	}
-	if (code > 999) {
-		conf_error(cf, "invalid return code \"%s\"", a[1].data);
-		return -1;
-	}
-	op->code = (int)code;
-	if (CONF_NARGS(cf) == 2 &&
-	    (op->value = cvalue_compile(cf, &h->vars, &a[2])) == NULL)
-		return -1;
-	return 0;
+	return 1;
 }
-
-static int
-set_rewrite(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
-	struct str		*a = cf->node->args;
-	struct rw_op		*op;
-	char			 err[512];
-
-	if ((op = add_op(cf, field, RW_REWRITE)) == NULL)
-		return -1;
-	if ((op->re = pool_calloc(cf->pool, sizeof(*op->re))) == NULL)
-		return -1;
-	if (regex_compile(op->re, cf->pool, a[1].data, false, err,
-	    sizeof(err)) == -1) {
-		conf_error(cf, "%s", err);
-		return -1;
-	}
-	if (op->re->nnames > 0 && (op->name_vars = pool_alloc(cf->pool,
-	    op->re->nnames * sizeof(int))) == NULL)
-		return -1;
-	for (size_t k = 0; k < op->re->nnames; k++) {
-		op->name_vars[k] = -1;
-		if (op->re->names[k] != NULL && (op->name_vars[k] =
-		    vars_add_settable(&h->vars, op->re->names[k],
-		    strlen(op->re->names[k]))) == -1)
-			return -1;
-	}
-	if ((op->value = cvalue_compile(cf, &h->vars, &a[2])) == NULL)
-		return -1;
-	op->keep_args = memchr(a[2].data, '?', a[2].len) == NULL;
-	if (is_redirect_url(&a[2]))
-		op->flag = RW_REDIRECT;
-	if (CONF_NARGS(cf) == 3) {
-		const char	*f = a[3].data;
-
-		if (strcmp(f, "last") == 0)
-			op->flag = RW_LAST;
-		else if (strcmp(f, "break") == 0)
-			op->flag = RW_BRK;
-		else if (strcmp(f, "redirect") == 0)
-			op->flag = RW_REDIRECT;
-		else if (strcmp(f, "permanent") == 0)
-			op->flag = RW_PERMANENT;
-		else {
-			conf_error(cf, "invalid parameter \"%s\"", f);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-set_break(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	return add_op(cf, field, RW_BREAK) == NULL ? -1 : 0;
-}
-
-static int
-set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	return 0;
-}
-
-/* Running ----------------------------------------------------------------- */
 
 static enum rewrite_result
 run_return(struct request *r, const struct rw_op *op)
@@ -209,30 +86,16 @@ static enum rewrite_result
 run_rewrite(struct request *r, const struct rw_op *op, bool *stop)
 {
 	struct str	 v, uri, args;
-	char		*subject, *q, *p;
-	int		 caps[2 * REGEX_MAX_CAPTURES];
+	char		*q, *p;
+	int		 rc;
 
-	if (!regex_match(op->re, r->uri.data, r->uri.len, caps, 2 *
-	    REGEX_MAX_CAPTURES))
+	if ((rc = rewrite_regex_exec(r, op->re, op->name_vars, &r->uri)) == 0) {
+		/* nginx forgets $1..$9 when a script's regex fails */
+		r->ncaps = 0;
 		return REWRITE_NEXT;
-	/* captures must outlive the URI they index into */
-	if ((subject = pool_strndup(r->pool, r->uri.data, r->uri.len)) == NULL)
-		goto fail;
-	memcpy(r->caps, caps, sizeof(caps));
-	r->ncaps = op->re->ncaptures + 1;
-	r->cap_subject.data = subject;
-	r->cap_subject.len = r->uri.len;
-	for (size_t k = 0; k < op->re->nnames; k++) {
-		struct str	val = STR_NULL;
-
-		if (op->name_vars[k] < 0)
-			continue;
-		if (k < REGEX_MAX_CAPTURES && caps[2 * k] >= 0) {
-			val.data = subject + caps[2 * k];
-			val.len = (size_t)(caps[2 * k + 1] - caps[2 * k]);
-		}
-		vars_set(r, op->name_vars[k], &val);
 	}
+	if (rc == -1)
+		goto fail;
 	if (cvalue_eval(r, op->value, &v) == -1)
 		goto fail;
 	if (op->flag == RW_REDIRECT || op->flag == RW_PERMANENT) {
@@ -302,6 +165,89 @@ fail:
 	return REWRITE_DONE;
 }
 
+static int
+run_set(struct request *r, const struct rw_op *op)
+{
+	struct str	v;
+
+	if (cvalue_eval(r, op->value, &v) == -1)
+		return -1;
+	if (op->kind == RW_SET_ARGS) {
+		r->args = v;
+		/* the request line no longer says what is proxied */
+		r->uri_modified = true;
+		return 0;
+	}
+	vars_set(r, op->var, &v);
+	return 0;
+}
+
+/* -f, -d, -e, -x on a path: 1 true, 0 false, -1 error. */
+static int
+test_file(struct request *r, const struct rw_op *op)
+{
+	struct stat	st;
+	struct str	path;
+	bool		yes;
+
+	/* values are NUL-terminated, so the path can go to stat() as is */
+	if (cvalue_eval(r, op->value, &path) == -1)
+		return -1;
+	if (stat(path.data, &st) == -1) {
+		if (errno != ENOENT && errno != ENOTDIR &&
+		    errno != ENAMETOOLONG)
+			log_conn(LOG_CRIT, r->conn->number, "stat() \"%s\" "
+			    "failed (%d: %s)", path.data, errno,
+			    strerror(errno));
+		return op->negate;
+	}
+	switch (op->test) {
+	case 'f':
+		yes = S_ISREG(st.st_mode);
+		break;
+	case 'd':
+		yes = S_ISDIR(st.st_mode);
+		break;
+	case 'x':
+		/* nginx's test: the owner's execute bit, directories too */
+		yes = (st.st_mode & S_IXUSR) != 0;
+		break;
+	default:
+		yes = true;
+	}
+	return yes != op->negate;
+}
+
+/* An if's condition: 1 true, 0 false, -1 error. */
+static int
+test_cond(struct request *r, const struct rw_op *op)
+{
+	struct str	v, w;
+	int		rc;
+
+	if (op->cond == RW_COND_FILE)
+		return test_file(r, op);
+	/* not found reads as empty */
+	(void)vars_get(r, op->var, &v);
+	switch (op->cond) {
+	case RW_COND_VAR:
+		return v.len > 0 && !(v.len == 1 && v.data[0] == '0');
+	case RW_COND_EQ:
+	case RW_COND_NE:
+		if (cvalue_eval(r, op->value, &w) == -1)
+			return -1;
+		return str_eq(v.data, v.len, w.data, w.len) ==
+		    (op->cond == RW_COND_EQ);
+	default:
+		if ((rc = rewrite_regex_exec(r, op->re, op->name_vars, &v)) ==
+		    -1)
+			return -1;
+		if (rc == 0)
+			r->ncaps = 0;
+		return rc != op->negate;
+	}
+}
+
 enum rewrite_result
 rewrite_run(struct request *r, const struct rewrite_script *s)
 {
@@ -319,13 +265,37 @@ rewrite_run(struct request *r, const struct rewrite_script *s)
 		case RW_RETURN:
 			return run_return(r, op);
 		case RW_BREAK:
+			/* a URI changed before break keeps its location */
+			r->uri_changed = false;
 			return REWRITE_NEXT;
 		case RW_REWRITE:
 			res = run_rewrite(r, op, &stop);
 			if (stop)
 				return res;
 			break;
+		case RW_SET:
+		case RW_SET_ARGS:
+			if (run_set(r, op) == -1)
+				goto fail;
+			break;
+		case RW_IF:
+			switch (test_cond(r, op)) {
+			case -1:
+				goto fail;
+			case 0:
+				i = op->next - 1;	/* skip the body */
+				break;
+			default:
+				/* from here on the request uses the block's
+				 * configuration, content handler included */
+				if (op->loc != NULL)
+					r->loc = op->loc;
+			}
+			break;
 		}
 	}
 	return r->uri_changed ? REWRITE_REDIRECT : REWRITE_NEXT;
+fail:
+	http_special(r, 500);
+	return REWRITE_DONE;
 }

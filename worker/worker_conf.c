@@ -6,10 +6,14 @@
 
 #include "../common/conf.h"
 #include "access_log.h"
+#include "geo.h"
 #include "http_conf.h"
+#include "map.h"
 #include "proxy_conf.h"
 #include "rewrite.h"
+#include "split_clients.h"
 #include "static_conf.h"
+#include "tls.h"
 #include "upstream_conf.h"
 #include "worker.h"
 
@@ -20,5 +24,9 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	proxy_cmds,
 	upstream_cmds,
 	static_cmds,
+	map_cmds,
+	geo_cmds,
+	split_clients_cmds,
+	tls_cmds,
 	NULL
 };

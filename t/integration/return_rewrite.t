@@ -146,10 +146,8 @@ for path, want, name in (
     is_((r.status, r.body), (200, want), "%s: %s" % (path, name))
 
 r = req("/brk/b?q=1")
-todo("static files arrive with their own issue")
 is_((r.status, r.body), (200, "static b\n"),
     "rewrite break: URI changed, location kept, rewrite directives stop")
-todo(None)
 
 for path, code, loc, name in (
         ("/redir/c?q=1", 302, base + "/new/c?q=1", "rewrite redirect: 302"),

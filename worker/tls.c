@@ -1,0 +1,310 @@
+/*
+ * The TLS layer under a connection: handshakes, reads and writes through
+ * OpenSSL on non-blocking sockets driven by the edge-triggered loop, SNI
+ * and ALPN, and the TLS variables.  Certificates and contexts are
+ * tls_conf.c's.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "../common/cycle.h"
+#include "../common/log.h"
+#include "conn.h"
+#include "http.h"
+#include "http_conf.h"
+#include "tls.h"
+
+/* SNI: the certificate of the server the client names. */
+int
+tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct conn	*c = SSL_get_app_data(ssl);
+	struct http_srv	*s;
+	const char	*name;
+	char		 lower[256];
+	size_t		 len;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL || c == NULL || c->listener == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	len = strlen(name);
+	if (len >= sizeof(lower))
+		return SSL_TLSEXT_ERR_OK;
+	str_lower(lower, name, len);
+	s = http_find_server(c->listener->servers, NULL, lower, len);
+	if (s != NULL && s->tls.ctx != NULL &&
+	    s->tls.ctx != SSL_get_SSL_CTX(ssl))
+		SSL_set_SSL_CTX(ssl, s->tls.ctx);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* ALPN: HTTP/1.1 only, until HTTP/2 arrives. */
+int
+tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char	ours[] = "\x08http/1.1";
+
+	if (SSL_select_next_proto((unsigned char **)out, outlen, ours,
+	    sizeof(ours) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+int
+tls_accept(struct conn *c, struct http_addr *ha)
+{
+	struct http_srv	*s = ha->default_srv;
+	SSL		*ssl;
+
+	if (s->tls.ctx == NULL || (ssl = SSL_new(s->tls.ctx)) == NULL)
+		return -1;
+	if (SSL_set_fd(ssl, c->io.fd) != 1) {
+		SSL_free(ssl);
+		return -1;
+	}
+	SSL_set_app_data(ssl, c);
+	SSL_set_accept_state(ssl);
+	c->tls = ssl;
+	c->tls_checked = false;
+	return 0;
+}
+
+/* Logs a failed handshake or I/O the way nginx does, at info. */
+static void
+log_ssl(struct conn *c, const char *call, int err)
+{
+	char		buf[512];
+	unsigned long	e = ERR_get_error();
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_conn(LOG_INFO, c->number, "%s failed (SSL: %s) while SSL "
+		    "handshaking", call, buf);
+	} else if (err == SSL_ERROR_SYSCALL && errno != 0)
+		log_conn(LOG_INFO, c->number, "%s failed (%d: %s)", call, errno,
+		    strerror(errno));
+	ERR_clear_error();
+}
+
+/*
+ * A client that sends plain HTTP to a TLS port: its first byte is not a
+ * TLS handshake record (22).  Seen before OpenSSL, so it gets a clear 400
+ * instead of a closed connection.
+ */
+static int
+check_plain(struct conn *c)
+{
+	unsigned char	b;
+	ssize_t		n;
+
+	n = recv(c->io.fd, &b, 1, MSG_PEEK);
+	if (n == 1) {
+		c->tls_checked = true;
+		return b == 0x16 ? 0 : 1;
+	}
+	if (n == -1 && errno == EAGAIN) {
+		c->readable = false;
+		return -1;
+	}
+	c->tls_checked = true;
+	return 0;
+}
+
+ssize_t
+tls_recv(struct conn *c, void *buf, size_t len)
+{
+	SSL	*ssl = c->tls;
+	int	 n, err, rc;
+
+	if (!c->tls_checked) {
+		if ((rc = check_plain(c)) == -1)
+			return IO_AGAIN;
+		if (rc == 1)
+			return TLS_PLAIN_HTTP;
+	}
+	if (len > 0x7fffffff)
+		len = 0x7fffffff;
+	ERR_clear_error();
+	n = SSL_read(ssl, buf, (int)len);
+	if (n > 0) {
+		c->tls_read_wants_write = false;
+		/* OpenSSL may hold more of a record: only WANT_READ drains */
+		return n;
+	}
+	err = SSL_get_error(ssl, n);
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		c->readable = false;
+		c->tls_read_wants_write = false;
+		return IO_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		c->writable = false;
+		c->tls_read_wants_write = true;
+		return IO_AGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		c->readable = false;
+		return 0;
+	default:
+		c->readable = false;
+		if (!SSL_is_init_finished(ssl))
+			log_ssl(c, "SSL_do_handshake()", err);
+		else
+			log_ssl(c, "SSL_read()", err);
+		return IO_ERROR;
+	}
+}
+
+ssize_t
+tls_send(struct conn *c, const void *buf, size_t len)
+{
+	SSL	*ssl = c->tls;
+	int	 n, err;
+
+	if (len == 0)
+		return 0;
+	if (len > 0x7fffffff)
+		len = 0x7fffffff;
+	ERR_clear_error();
+	n = SSL_write(ssl, buf, (int)len);
+	if (n > 0) {
+		c->tls_write_wants_read = false;
+		return n;
+	}
+	err = SSL_get_error(ssl, n);
+	switch (err) {
+	case SSL_ERROR_WANT_WRITE:
+		c->writable = false;
+		c->tls_write_wants_read = false;
+		return IO_AGAIN;
+	case SSL_ERROR_WANT_READ:
+		c->readable = false;
+		c->tls_write_wants_read = true;
+		return IO_AGAIN;
+	default:
+		c->writable = false;
+		log_ssl(c, "SSL_write()", err);
+		return IO_ERROR;
+	}
+}
+
+void
+tls_close(struct conn *c)
+{
+	SSL	*ssl = c->tls;
+
+	if (ssl == NULL)
+		return;
+	/* close_notify, never waiting for the client's */
+	if (SSL_is_init_finished(ssl)) {
+		SSL_set_quiet_shutdown(ssl, 0);
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	c->tls = NULL;
+}
+
+const char *
+tls_protocol(const struct conn *c)
+{
+	return c->tls ? SSL_get_version(c->tls) : NULL;
+}
+
+const char *
+tls_cipher(const struct conn *c)
+{
+	return c->tls ? SSL_get_cipher_name((SSL *)c->tls) : NULL;
+}
+
+const char *
+tls_server_name(const struct conn *c)
+{
+	return c->tls ? SSL_get_servername(c->tls, TLSEXT_NAMETYPE_host_name) :
+	    NULL;
+}
+
+const char *
+tls_alpn(const struct conn *c, size_t *len)
+{
+	const unsigned char	*p = NULL;
+	unsigned int		 n = 0;
+
+	if (c->tls == NULL)
+		return NULL;
+	SSL_get0_alpn_selected(c->tls, &p, &n);
+	*len = n;
+	return (const char *)p;
+}
+
+bool
+tls_session_reused(const struct conn *c)
+{
+	return c->tls != NULL && SSL_session_reused(c->tls);
+}
+
+/* Variables ---------------------------------------------------------------- */
+
+enum {
+	TV_PROTOCOL = 0,
+	TV_CIPHER,
+	TV_SERVER_NAME,
+	TV_SESSION_REUSED,
+	TV_ALPN
+};
+
+static int
+var_tls(struct request *r, struct str *out, uintptr_t data)
+{
+	const char	*v = NULL;
+	size_t		 len = 0;
+
+	if (r->conn->tls == NULL)
+		return -1;
+	switch (data) {
+	case TV_PROTOCOL: v = tls_protocol(r->conn); break;
+	case TV_CIPHER: v = tls_cipher(r->conn); break;
+	case TV_SERVER_NAME: v = tls_server_name(r->conn); break;
+	case TV_SESSION_REUSED:
+		v = tls_session_reused(r->conn) ? "r" : ".";
+		break;
+	case TV_ALPN:
+		v = tls_alpn(r->conn, &len);
+		if (v == NULL)
+			return -1;
+		out->data = (char *)v;
+		out->len = len;
+		return 0;
+	}
+	if (v == NULL)
+		return -1;
+	out->data = (char *)v;
+	out->len = strlen(v);
+	return 0;
+}
+
+int
+tls_vars_init(struct http_main *h)
+{
+	static const struct {
+		const char	*name;
+		uintptr_t	 data;
+	} vars[] = {
+		{ "ssl_protocol", TV_PROTOCOL },
+		{ "ssl_cipher", TV_CIPHER },
+		{ "ssl_server_name", TV_SERVER_NAME },
+		{ "ssl_session_reused", TV_SESSION_REUSED },
+		{ "ssl_alpn_protocol", TV_ALPN },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		vars_define(&h->vars, vars[i].name, var_tls, vars[i].data,
+		    VAR_NOCACHE);
+	return 0;
+}
