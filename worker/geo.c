@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/log.h"
 #include "../common/pool.h"
@@ -40,6 +41,7 @@ struct geo {
 	int			 source;	/* a variable; -1: the client */
 	bool			 ranges;
 	bool			 proxy_recursive;
+	bool			 read;		/* its block, by set_geo() */
 	struct array		 proxies;	/* struct geo_cidr */
 	struct array		 v4, v6;	/* struct geo_node */
 	struct array		 list;		/* struct geo_range */
@@ -335,6 +337,47 @@ geo_get(struct request *r, struct str *out, uintptr_t data)
 }
 
 /* Configuration ----------------------------------------------------------- */
+
+/* The geo a declared variable of that name waits for, or NULL. */
+static struct geo *
+declared(const struct vars *vs, const char *name)
+{
+	const struct var	*v;
+	struct geo		*g;
+	size_t			 i;
+
+	for (i = 0; i < vs->list.n; i++) {
+		v = ARRAY_AT(&vs->list, struct var, i);
+		if (v->get != geo_get || strcasecmp(v->name.data, name) != 0)
+			continue;
+		g = (struct geo *)v->data;
+		return g->read ? NULL : g;
+	}
+	return NULL;
+}
+
+int
+geo_declare(struct vars *vs, struct pool *pool, const struct conf_node *http)
+{
+	const struct conf_node	*n;
+	const struct str	*var;
+	struct geo		*g;
+	size_t			 i;
+
+	for (i = 0; i < http->nchildren; i++) {
+		n = &http->children[i];
+		var = &n->args[n->nargs - 1];
+		if (!n->block || n->nargs < 2 || n->nargs > 3 ||
+		    !STR_EQ_LIT(n->args[0].data, n->args[0].len, "geo") ||
+		    var->len < 2 || var->data[0] != '$')
+			continue;
+		if ((g = pool_calloc(pool, sizeof(*g))) == NULL)
+			return -1;
+		g->name = var->data + 1;
+		g->index = vars_define(vs, g->name, geo_get, (uintptr_t)g, 0);
+	}
+	return 0;
+}
 
 __attribute__((format(printf, 2, 3)))
 static void
@@ -639,8 +682,11 @@ set_geo(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			    a[i].data);
 			return -1;
 		}
-	if ((g = pool_calloc(cf->pool, sizeof(*g))) == NULL ||
-	    array_init(&g->proxies, cf->pool, 2, sizeof(struct geo_cidr)) ==
+	if ((g = declared(&h->vars, var->data + 1)) == NULL &&
+	    (g = pool_calloc(cf->pool, sizeof(*g))) == NULL)
+		return -1;
+	g->read = true;
+	if (array_init(&g->proxies, cf->pool, 2, sizeof(struct geo_cidr)) ==
 	    -1 ||
 	    array_init(&g->v4, cf->pool, 64, sizeof(struct geo_node)) == -1 ||
 	    array_init(&g->v6, cf->pool, 16, sizeof(struct geo_node)) == -1 ||
@@ -650,8 +696,11 @@ set_geo(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (CONF_NARGS(cf) == 2 && (g->source = vars_index(&h->vars, cf,
 	    a[1].data + 1, a[1].len - 1)) == -1)
 		return -1;
-	g->name = var->data + 1;
-	g->index = vars_define(&h->vars, g->name, geo_get, (uintptr_t)g, 0);
+	if (g->name == NULL) {
+		g->name = var->data + 1;
+		g->index = vars_define(&h->vars, g->name, geo_get,
+		    (uintptr_t)g, 0);
+	}
 	if (g->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", g->name);
 		return -1;

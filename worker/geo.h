@@ -8,6 +8,14 @@
 
 #include "../common/conf.h"
 
+struct conf_node;
+struct pool;
+struct vars;
+
 extern const struct conf_cmd	geo_cmds[];
+
+/* Defines the variables of the http block's geo blocks before the block
+ * is run (see map_declare()); -1 if out of memory. */
+int	geo_declare(struct vars *, struct pool *, const struct conf_node *http);
 
 #endif

@@ -12,8 +12,11 @@
 #include "../common/cycle.h"
 #include "../common/log.h"
 #include "../common/pool.h"
+#include "geo.h"
 #include "http_conf.h"
+#include "map.h"
 #include "proxy.h"
+#include "split_clients.h"
 #include "upstream_conf.h"
 
 static conf_set_fn	set_http, set_server, set_location, set_listen,
@@ -247,6 +250,13 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
 	    tls_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)
+		return -1;
+	/* nginx resolves variable names at the end: one may be used above
+	 * the set, map, geo or split_clients that defines it */
+	rewrite_declare(&h->vars, cf->node);
+	if (map_declare(&h->vars, cf->pool, cf->node) == -1 ||
+	    geo_declare(&h->vars, cf->pool, cf->node) == -1 ||
+	    split_clients_declare(&h->vars, cf->pool, cf->node) == -1)
 		return -1;
 	if ((h->srv = http_srv_new(cf)) == NULL ||
 	    (h->loc = http_loc_new(cf)) == NULL)

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/log.h"
 #include "../common/pool.h"
@@ -184,6 +185,46 @@ map_get(struct request *r, struct str *out, uintptr_t data)
 
 /* Configuration ----------------------------------------------------------- */
 
+/* The map a declared variable of that name waits for, or NULL. */
+static struct map *
+declared(const struct vars *vs, const char *name)
+{
+	const struct var	*v;
+	struct map		*m;
+	size_t			 i;
+
+	for (i = 0; i < vs->list.n; i++) {
+		v = ARRAY_AT(&vs->list, struct var, i);
+		if (v->get != map_get || strcasecmp(v->name.data, name) != 0)
+			continue;
+		m = (struct map *)v->data;
+		return m->source == NULL ? m : NULL;
+	}
+	return NULL;
+}
+
+int
+map_declare(struct vars *vs, struct pool *pool, const struct conf_node *http)
+{
+	const struct conf_node	*n;
+	struct map		*m;
+	size_t			 i;
+
+	for (i = 0; i < http->nchildren; i++) {
+		n = &http->children[i];
+		if (!n->block || n->nargs != 3 ||
+		    !STR_EQ_LIT(n->args[0].data, n->args[0].len, "map") ||
+		    n->args[2].len < 2 || n->args[2].data[0] != '$')
+			continue;
+		if ((m = pool_calloc(pool, sizeof(*m))) == NULL)
+			return -1;
+		m->name = n->args[2].data + 1;
+		/* a name already taken is set_map's to report */
+		m->index = vars_define(vs, m->name, map_get, (uintptr_t)m, 0);
+	}
+	return 0;
+}
+
 static int
 add_key(struct conf *cf, struct array *a, const char *s, size_t len,
     struct cvalue *value, size_t entry)
@@ -351,8 +392,10 @@ set_map(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		conf_error(cf, "invalid variable name \"%s\"", a[2].data);
 		return -1;
 	}
-	if ((m = pool_calloc(cf->pool, sizeof(*m))) == NULL ||
-	    array_init(&m->exact, cf->pool, 16, sizeof(struct map_key)) == -1 ||
+	if ((m = declared(&h->vars, a[2].data + 1)) == NULL &&
+	    (m = pool_calloc(cf->pool, sizeof(*m))) == NULL)
+		return -1;
+	if (array_init(&m->exact, cf->pool, 16, sizeof(struct map_key)) == -1 ||
 	    array_init(&m->heads, cf->pool, 4, sizeof(struct map_key)) == -1 ||
 	    array_init(&m->tails, cf->pool, 4, sizeof(struct map_key)) == -1 ||
 	    array_init(&m->regexes, cf->pool, 4, sizeof(struct map_regex)) ==
@@ -360,9 +403,13 @@ set_map(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		return -1;
 	if ((m->source = cvalue_compile(cf, &h->vars, &a[1])) == NULL)
 		return -1;
-	/* defined first: values may refer to it (a cycle found at run time) */
-	m->name = a[2].data + 1;
-	m->index = vars_define(&h->vars, m->name, map_get, (uintptr_t)m, 0);
+	/* defined before its values, which may refer to it (a cycle found
+	 * at run time) */
+	if (m->name == NULL) {
+		m->name = a[2].data + 1;
+		m->index = vars_define(&h->vars, m->name, map_get,
+		    (uintptr_t)m, 0);
+	}
 	if (m->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", m->name);
 		return -1;

@@ -4,9 +4,12 @@
  * rewrite_conf.c.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "conn.h"
@@ -82,81 +85,152 @@ run_return(struct request *r, const struct rw_op *op)
 	return REWRITE_DONE;
 }
 
-static enum rewrite_result
-run_rewrite(struct request *r, const struct rw_op *op, bool *stop)
+/* rewrite_log: a notice with the request's context, as nginx words it. */
+__attribute__((format(printf, 2, 3)))
+static void
+rewrite_notice(struct request *r, const char *fmt, ...)
 {
-	struct str	 v, uri, args;
-	char		*q, *p;
-	int		 rc;
+	const struct http1_req		*in = r->in;
+	const struct str		*sn = NULL;
+	const char			*host = NULL;
+	char				 msg[2048], client[ADDR_STRLEN];
+	size_t				 i, hlen = 0;
+	va_list				 ap;
 
-	if ((rc = rewrite_regex_exec(r, op->re, op->name_vars, &r->uri)) == 0) {
-		/* nginx forgets $1..$9 when a script's regex fails */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	addr_format(&r->conn->peer, client, sizeof(client), false);
+	if (r->srv->names.n > 0)
+		sn = &ARRAY_AT(&r->srv->names, struct server_name, 0)->name;
+	for (i = 0; in != NULL && i < in->nheaders; i++)
+		if (STR_CASEEQ_LIT(in->headers[i].name, in->headers[i].name_len,
+		    "host")) {
+			host = in->headers[i].value;
+			hlen = in->headers[i].value_len;
+			break;
+		}
+	log_conn(LOG_NOTICE, r->conn->number, "%s, client: %s, server: %.*s, "
+	    "request: \"%.*s\"%s%.*s%s", msg, client, sn ? (int)sn->len : 0,
+	    sn ? sn->data : "", (int)r->request_line.len,
+	    r->request_line.data, host ? ", host: \"" : "", (int)hlen,
+	    host ? host : "", host ? "\"" : "");
+}
+
+/* Matches a script's regex: 1, 0 (which forgets $1..$9, as nginx does),
+ * or -1. */
+static int
+script_match(struct request *r, const struct rw_op *op,
+    const struct str *subject, bool log)
+{
+	int	rc;
+
+	rc = rewrite_regex_exec(r, op->re, op->name_vars, subject);
+	if (rc == 0)
 		r->ncaps = 0;
-		return REWRITE_NEXT;
+	if (log && rc != -1)
+		rewrite_notice(r, "\"%s\" %s \"%.*s\"", op->re->pattern,
+		    rc == 1 ? "matches" : "does not match", (int)subject->len,
+		    subject->data);
+	return rc;
+}
+
+/* A redirect's Location: the old arguments follow unless "?" ends it. */
+static int
+redirect_target(struct request *r, const struct rw_op *op, struct str *v)
+{
+	char	*p;
+
+	if (v->len > 0 && v->data[v->len - 1] == '?') {
+		v->len--;
+		return 0;
 	}
-	if (rc == -1)
-		goto fail;
-	if (cvalue_eval(r, op->value, &v) == -1)
+	if (r->args.len == 0)
+		return 0;
+	if ((p = pool_alloc(r->pool, v->len + 1 + r->args.len)) == NULL)
+		return -1;
+	memcpy(p, v->data, v->len);
+	p[v->len] = op->keep_args ? '?' : '&';
+	memcpy(p + v->len + 1, r->args.data, r->args.len);
+	v->data = p;
+	v->len += 1 + r->args.len;
+	return 0;
+}
+
+/*
+ * Splits a rewritten "uri?args": new arguments come before the old ones,
+ * and a final '?' drops the old ones.
+ */
+static int
+split_target(struct request *r, const struct str *v, struct str *uri,
+    struct str *args)
+{
+	char	*q, *p;
+	bool	 drop;
+
+	*uri = *v;
+	*args = r->args;
+	if ((q = memchr(v->data, '?', v->len)) == NULL)
+		return 0;
+	drop = v->data[v->len - 1] == '?';
+	uri->len = (size_t)(q - v->data);
+	args->data = q + 1;
+	args->len = v->len - uri->len - 1;
+	if (drop && args->len > 0)
+		args->len--;
+	if (args->len == 0 || r->args.len == 0 || drop)
+		return 0;
+	if ((p = pool_alloc(r->pool, args->len + 1 + r->args.len)) == NULL)
+		return -1;
+	memcpy(p, args->data, args->len);
+	p[args->len] = '&';
+	memcpy(p + args->len + 1, r->args.data, r->args.len);
+	args->data = p;
+	args->len += 1 + r->args.len;
+	return 0;
+}
+
+static enum rewrite_result
+run_rewrite(struct request *r, const struct rw_op *op, bool log, bool *stop)
+{
+	struct str	v, uri, args;
+	int		rc;
+
+	if ((rc = script_match(r, op, &r->uri, log)) == 0)
+		return REWRITE_NEXT;
+	if (rc == -1 || cvalue_eval(r, op->value, &v) == -1)
 		goto fail;
 	if (op->flag == RW_REDIRECT || op->flag == RW_PERMANENT) {
-		if (v.len > 0 && v.data[v.len - 1] == '?')
-			v.len--;	/* "...?" drops the old arguments */
-		else if (r->args.len > 0) {
-			char	sep = op->keep_args ? '?' : '&';
-
-			if ((p = pool_alloc(r->pool, v.len + 1 + r->args.len))
-			    == NULL)
-				goto fail;
-			memcpy(p, v.data, v.len);
-			p[v.len] = sep;
-			memcpy(p + v.len + 1, r->args.data, r->args.len);
-			v.data = p;
-			v.len += 1 + r->args.len;
-		}
+		if (redirect_target(r, op, &v) == -1)
+			goto fail;
+		if (log)
+			rewrite_notice(r, "rewritten redirect: \"%.*s\"",
+			    (int)v.len, v.data);
 		r->location = v;
 		http_special(r, op->flag == RW_PERMANENT ? 301 : 302);
 		*stop = true;
 		return REWRITE_DONE;
 	}
-	uri = v;
-	args = r->args;
-	if ((q = memchr(v.data, '?', v.len)) != NULL) {
-		bool	drop = v.data[v.len - 1] == '?';
-
-		uri.len = (size_t)(q - v.data);
-		args.data = q + 1;
-		args.len = v.len - uri.len - 1;
-		if (drop && args.len > 0)
-			args.len--;	/* the final '?' only says "no old args" */
-		if (args.len > 0 && r->args.len > 0 && !drop) {
-			/* "new?a=1" keeps the old arguments after the new */
-			if ((p = pool_alloc(r->pool, args.len + 1 +
-			    r->args.len)) == NULL)
-				goto fail;
-			memcpy(p, args.data, args.len);
-			p[args.len] = '&';
-			memcpy(p + args.len + 1, r->args.data, r->args.len);
-			args.data = p;
-			args.len += 1 + r->args.len;
-		}
-	}
+	if (split_target(r, &v, &uri, &args) == -1)
+		goto fail;
 	if (uri.len == 0) {
 		log_conn(LOG_ERR, r->conn->number, "the rewritten URI has a "
 		    "zero length");
 		goto fail;
 	}
+	if (log)
+		rewrite_notice(r, "rewritten data: \"%.*s\", args: \"%.*s\"",
+		    (int)uri.len, uri.data, (int)args.len, args.data);
 	r->uri = uri;
 	r->args = args;
 	r->uri_changed = true;
 	r->uri_modified = true;
-	if (op->flag == RW_LAST) {
+	if (op->flag == RW_LAST || op->flag == RW_BRK) {
+		/* break: the URI changed, the location stays */
+		if (op->flag == RW_BRK)
+			r->uri_changed = false;
 		*stop = true;
-		return REWRITE_REDIRECT;
-	}
-	if (op->flag == RW_BRK) {
-		r->uri_changed = false;
-		*stop = true;
-		return REWRITE_NEXT;
+		return op->flag == RW_LAST ? REWRITE_REDIRECT : REWRITE_NEXT;
 	}
 	return REWRITE_NEXT;
 fail:
@@ -220,7 +294,7 @@ test_file(struct request *r, const struct rw_op *op)
 
 /* An if's condition: 1 true, 0 false, -1 error. */
 static int
-test_cond(struct request *r, const struct rw_op *op)
+test_cond(struct request *r, const struct rw_op *op, bool log)
 {
 	struct str	v, w;
 	int		rc;
@@ -239,11 +313,8 @@ test_cond(struct request *r, const struct rw_op *op)
 		return str_eq(v.data, v.len, w.data, w.len) ==
 		    (op->cond == RW_COND_EQ);
 	default:
-		if ((rc = rewrite_regex_exec(r, op->re, op->name_vars, &v)) ==
-		    -1)
+		if ((rc = script_match(r, op, &v, log)) == -1)
 			return -1;
-		if (rc == 0)
-			r->ncaps = 0;
 		return rc != op->negate;
 	}
 }
@@ -269,7 +340,7 @@ rewrite_run(struct request *r, const struct rewrite_script *s)
 			r->uri_changed = false;
 			return REWRITE_NEXT;
 		case RW_REWRITE:
-			res = run_rewrite(r, op, &stop);
+			res = run_rewrite(r, op, s->log, &stop);
 			if (stop)
 				return res;
 			break;
@@ -279,7 +350,7 @@ rewrite_run(struct request *r, const struct rewrite_script *s)
 				goto fail;
 			break;
 		case RW_IF:
-			switch (test_cond(r, op)) {
+			switch (test_cond(r, op, s->log)) {
 			case -1:
 				goto fail;
 			case 0:

@@ -7,6 +7,7 @@
 
 #include "../common/conf.h"
 
+struct conf_node;
 struct http_loc;
 struct regex;
 struct request;
@@ -33,6 +34,13 @@ enum rewrite_result	rewrite_run(struct request *,
  * merged; 0, or -1 after conf_error().
  */
 int	rewrite_loc_merge(struct conf *, struct http_loc *l);
+
+/*
+ * Registers the variables of every "set" in the http block before the
+ * block is run, so that one may be used above its set, as nginx allows.
+ * Out of memory it registers fewer: set_set() then reports the failure.
+ */
+void	rewrite_declare(struct vars *, const struct conf_node *http);
 
 /*
  * Registers the named groups of re as per-request variables; *out gets

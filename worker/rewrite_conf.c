@@ -211,6 +211,34 @@ set_set(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return op->value == NULL ? -1 : 0;
 }
 
+/* Walks server, location and if blocks for "set $name ...". */
+void
+rewrite_declare(struct vars *vs, const struct conf_node *block)
+{
+	const struct conf_node	*n;
+	const struct str	*a;
+	size_t			 i;
+
+	for (i = 0; i < block->nchildren; i++) {
+		n = &block->children[i];
+		a = n->args;
+		if (n->block && (STR_EQ_LIT(a[0].data, a[0].len, "server") ||
+		    STR_EQ_LIT(a[0].data, a[0].len, "location") ||
+		    STR_EQ_LIT(a[0].data, a[0].len, "if"))) {
+			rewrite_declare(vs, n);
+			continue;
+		}
+		if (n->block || n->nargs != 3 ||
+		    !STR_EQ_LIT(a[0].data, a[0].len, "set") ||
+		    a[1].len < 2 || a[1].data[0] != '$' ||
+		    STR_CASEEQ_LIT(a[1].data + 1, a[1].len - 1, "args"))
+			continue;
+		/* a built-in's name fails here, and in set_set() with a
+		 * message */
+		(void)vars_add_settable(vs, a[1].data + 1, a[1].len - 1);
+	}
+}
+
 /* if (...) ---------------------------------------------------------------- */
 
 /*
@@ -245,7 +273,8 @@ condition_words(struct conf *cf, struct str *w, size_t *n)
 			k++;
 	}
 	if (k == 0) {
-		conf_error(cf, "invalid condition \"%s\"", a[1].data);
+		/* nginx finds the ")" where the condition should be */
+		conf_error(cf, "invalid condition \")\"");
 		return -1;
 	}
 	*n = k;
@@ -411,8 +440,12 @@ rewrite_loc_merge(struct conf *cf, struct http_loc *l)
 	struct http_loc	*b;
 	size_t		 i;
 
+	/* the server level's script was moved out of its location */
+	if (l->srv != NULL && l->srv->loc == l && l->srv->script != NULL)
+		l->srv->script->log = l->rewrite_log == 1;
 	if (l->script == NULL)
 		return 0;
+	l->script->log = l->rewrite_log == 1;
 	for (i = 0; i < l->script->ops.n; i++) {
 		op = ARRAY_AT(&l->script->ops, struct rw_op, i);
 		if (op->kind != RW_IF || (b = op->loc) == NULL)

@@ -61,6 +61,7 @@ struct rw_op {
  * if blocks are inline, skipped by their RW_IF op when false. */
 struct rewrite_script {
 	struct array	 ops;		/* struct rw_op */
+	bool		 log;		/* rewrite_log of its level */
 };
 
 #endif

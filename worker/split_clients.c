@@ -5,6 +5,7 @@
  * arithmetic exactly.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "../common/pool.h"
 #include "http.h"
@@ -20,6 +21,7 @@ struct split {
 	struct cvalue	*key;
 	int		 index;		/* the variable it defines */
 	struct array	 parts;		/* struct split_part */
+	bool		 declared;	/* by split_clients_declare() */
 };
 
 static conf_set_fn	set_split_clients;
@@ -92,6 +94,47 @@ split_get(struct request *r, struct str *out, uintptr_t data)
 		}
 	}
 	vars_set(r, s->index, out);
+	return 0;
+}
+
+/* The split a declared variable of that name waits for, or NULL. */
+static struct split *
+declared(const struct vars *vs, const char *name)
+{
+	const struct var	*v;
+	struct split		*s;
+	size_t			 i;
+
+	for (i = 0; i < vs->list.n; i++) {
+		v = ARRAY_AT(&vs->list, struct var, i);
+		if (v->get != split_get || strcasecmp(v->name.data, name) != 0)
+			continue;
+		s = (struct split *)v->data;
+		return s->key == NULL ? s : NULL;
+	}
+	return NULL;
+}
+
+int
+split_clients_declare(struct vars *vs, struct pool *pool,
+    const struct conf_node *http)
+{
+	const struct conf_node	*n;
+	struct split		*s;
+	size_t			 i;
+
+	for (i = 0; i < http->nchildren; i++) {
+		n = &http->children[i];
+		if (!n->block || n->nargs != 3 || !STR_EQ_LIT(n->args[0].data,
+		    n->args[0].len, "split_clients") ||
+		    n->args[2].len < 2 || n->args[2].data[0] != '$')
+			continue;
+		if ((s = pool_calloc(pool, sizeof(*s))) == NULL)
+			return -1;
+		s->index = vars_define(vs, n->args[2].data + 1, split_get,
+		    (uintptr_t)s, 0);
+		s->declared = true;
+	}
 	return 0;
 }
 
@@ -177,14 +220,17 @@ set_split_clients(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		conf_error(cf, "invalid variable name \"%s\"", a[2].data);
 		return -1;
 	}
-	if ((s = pool_calloc(cf->pool, sizeof(*s))) == NULL ||
-	    array_init(&s->parts, cf->pool, 4, sizeof(struct split_part)) ==
+	if ((s = declared(&h->vars, a[2].data + 1)) == NULL &&
+	    (s = pool_calloc(cf->pool, sizeof(*s))) == NULL)
+		return -1;
+	if (array_init(&s->parts, cf->pool, 4, sizeof(struct split_part)) ==
 	    -1)
 		return -1;
 	if ((s->key = cvalue_compile(cf, &h->vars, &a[1])) == NULL)
 		return -1;
-	s->index = vars_define(&h->vars, a[2].data + 1, split_get,
-	    (uintptr_t)s, 0);
+	if (!s->declared)
+		s->index = vars_define(&h->vars, a[2].data + 1, split_get,
+		    (uintptr_t)s, 0);
 	if (s->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", a[2].data + 1);
 		return -1;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,9 +88,7 @@ static const struct mime_type	default_types[] = {
 	{ STR("jpg"), STR("image/jpeg") },
 };
 
-static void	serve(struct request *, bool add_uri);
-
-/* Paths ------------------------------------------------------------------- */
+/* Paths -------------------------------------------------------------------- */
 
 /* root, or the alias evaluated (relative ones under the prefix). */
 static int
@@ -389,7 +388,7 @@ fs_open(struct request *r, struct fspath *fp, bool test_only,
 	return 0;
 }
 
-/* try_files ------------------------------------------------------------------ */
+/* try_files ---------------------------------------------------------------- */
 
 static struct http_loc *
 find_named(struct request *r, const struct str *name)
@@ -417,11 +416,11 @@ try_fallback(struct request *r, const struct static_try *t)
 		http_special(r, t->code);
 		return;
 	}
-	if (cvalue_eval(r, t->value, &v) == -1) {
+	if (cvalue_eval(r, t->value, &v) == -1 || v.len == 0) {
 		http_special(r, 500);
 		return;
 	}
-	if (v.len > 0 && v.data[0] == '@') {
+	if (v.data[0] == '@') {
 		if ((n = find_named(r, &v)) == NULL) {
 			log_conn(LOG_ERR, r->conn->number, "could not find named "
 			    "location \"%.*s\"", (int)v.len, v.data);
@@ -513,7 +512,7 @@ static_try_files(struct request *r, bool *add_uri)
 	return false;
 }
 
-/* index ---------------------------------------------------------------------- */
+/* index -------------------------------------------------------------------- */
 
 static void
 index_error(struct request *r, const char *path, int err)
@@ -644,7 +643,7 @@ fail:
 	http_special(r, 500);
 }
 
-/* Response headers ----------------------------------------------------------- */
+/* Response headers --------------------------------------------------------- */
 
 static const struct http1_header *
 find_header(const struct request *r, const char *name, size_t len)
@@ -798,7 +797,7 @@ redirect_dir(struct request *r)
 	http_special(r, 301);
 }
 
-/* Conditional requests (RFC 9110 13) ------------------------------------------ */
+/* Conditional requests (RFC 9110 13) --------------------------------------- */
 
 /* nginx's list match: "*", or the ETag among the list (weak: W/ ignored). */
 static bool
@@ -872,7 +871,7 @@ preconditions(struct request *r, time_t mtime, const struct str *etag)
 	return 304;
 }
 
-/* Ranges (RFC 9110 14) ------------------------------------------------------- */
+/* Ranges (RFC 9110 14) ----------------------------------------------------- */
 
 enum range_result {
 	RANGE_NONE = 0,		/* send the whole file */
@@ -1051,10 +1050,42 @@ finish(struct sender *s, bool ok)
 	http_conn_request_done(r);
 }
 
+/*
+ * writev() with MSG_MORE, for bytes that sendfile() data follows: they
+ * leave together, where a head sent alone would hold the body back
+ * behind Nagle's algorithm and the client's delayed ACK.
+ */
+static ssize_t
+writev_more(struct conn *c, struct iovec *iov, int n)
+{
+	struct msghdr	m;
+	ssize_t		w;
+	size_t		want = 0;
+	int		i;
+
+	for (i = 0; i < n; i++)
+		want += iov[i].iov_len;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)n;
+	do
+		w = sendmsg(c->io.fd, &m, MSG_MORE);
+	while (w == -1 && errno == EINTR);
+	if (w >= 0) {
+		if ((size_t)w < want)
+			c->writable = false;
+		c->sent += (uint64_t)w;
+		return w;
+	}
+	c->writable = false;
+	return errno == EAGAIN ? IO_AGAIN : IO_ERROR;
+}
+
 /* Writes the memory segments from cur on with one writev. */
 static ssize_t
 write_mem(struct sender *s)
 {
+	struct conn	*c = s->r->conn;
 	struct iovec	 iov[MAX_IOV];
 	struct seg	*g;
 	ssize_t		 w;
@@ -1068,7 +1099,11 @@ write_mem(struct sender *s)
 		iov[n].iov_base = (void *)g->mem;
 		iov[n++].iov_len = (size_t)g->len;
 	}
-	if ((w = conn_writev(s->r->conn, iov, n)) < 0)
+	if (c->tls == NULL && k < s->nsegs && s->segs[k].mem == NULL)
+		w = writev_more(c, iov, n);
+	else
+		w = conn_writev(c, iov, n);
+	if (w < 0)
 		return w;
 	for (left = (size_t)w; s->cur < s->nsegs; s->cur++) {
 		g = &s->segs[s->cur];
@@ -1176,8 +1211,11 @@ pump(struct sender *s)
 			want = 0x7ffff000;
 		n = s->segs[s->cur].mem != NULL ? write_mem(s) :
 		    write_file(s, want);
-		if (n == IO_AGAIN)
-			continue;
+		if (n == IO_AGAIN) {
+			/* TLS may wait to read first: writable stays set */
+			timer_set(&c->timer, (uint64_t)s->r->loc->send_timeout);
+			return;
+		}
 		if (n == 0 && s->segs[s->cur].mem == NULL) {
 			log_conn(LOG_ERR, c->number, "\"%s\" was truncated while "
 			    "sending response to client", s->path);
@@ -1211,6 +1249,48 @@ on_writable(struct conn *c)
 		pump(s);
 }
 
+/*
+ * A small body is read now and written with the head in one go (one
+ * writev, one TLS record): written apart, the body would wait behind
+ * Nagle's algorithm for the client's delayed ACK of the head.
+ */
+static void
+inline_small(struct sender *s)
+{
+	struct seg	*g;
+	int64_t		 total = 0;
+	size_t		 i, at;
+	ssize_t		 n;
+
+	for (i = 1; i < s->nsegs; i++)
+		if (s->segs[i].mem == NULL)
+			total += s->segs[i].len;
+	if (total == 0 || total > READ_BUF ||
+	    (s->rbuf = buf_get(READ_BUF)) == NULL)
+		return;
+	for (i = 1, at = 0; i < s->nsegs; i++) {
+		g = &s->segs[i];
+		if (g->mem != NULL)
+			continue;
+		do
+			n = pread(s->fd, s->rbuf + at, (size_t)g->len, g->off);
+		while (n == -1 && errno == EINTR);
+		/* a short read: the sending path finds the truncation */
+		if (n != g->len)
+			return;
+		at += (size_t)n;
+	}
+	for (i = 1, at = 0; i < s->nsegs; i++) {
+		g = &s->segs[i];
+		if (g->mem != NULL)
+			continue;
+		g->mem = s->rbuf + at;
+		at += (size_t)g->len;
+	}
+	close(s->fd);
+	s->fd = -1;
+}
+
 /* Builds the head and starts writing; the body pieces are in s->segs. */
 static void
 start_send(struct sender *s)
@@ -1232,6 +1312,8 @@ start_send(struct sender *s)
 		close(s->fd);
 		s->fd = -1;
 	}
+	if (s->fd != -1)
+		inline_small(s);
 	if (track(s, c->io.fd) == -1) {
 		finish(s, false);
 		return;
@@ -1432,7 +1514,7 @@ fail:
 	http_special(r, 500);
 }
 
-/* Serving -------------------------------------------------------------------- */
+/* Serving ------------------------------------------------------------------ */
 
 static void
 open_failed(struct request *r, const struct fspath *fp, const struct fsinfo *fi)

@@ -224,8 +224,7 @@ set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	s->expires = STATIC_EXPIRES_ACCESS;
 	if (CONF_NARGS(cf) == 2) {
 		if (strcmp(CONF_ARG(cf, 1), "modified") != 0) {
-			conf_error(cf, "invalid value \"%s\" in \"expires\" "
-			    "directive", CONF_ARG(cf, 1));
+			conf_error(cf, "\"expires\" directive invalid value");
 			return -1;
 		}
 		s->expires = STATIC_EXPIRES_MODIFIED;
@@ -248,8 +247,8 @@ set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	}
 	if (len > 0 && v[0] == '@') {
 		if (s->expires == STATIC_EXPIRES_MODIFIED) {
-			conf_error(cf, "daily time cannot be used with "
-			    "\"modified\" parameter");
+			conf_error(cf, "\"expires\" directive daily time "
+			    "cannot be used with \"modified\" parameter");
 			return -1;
 		}
 		s->expires = STATIC_EXPIRES_DAILY;
@@ -262,14 +261,14 @@ set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	}
 	ms = str_parse_msec(v, len, 1000);
 	if (ms < 0 || ms % 1000 != 0) {
-		conf_error(cf, "invalid value \"%s\" in \"expires\" directive",
-		    CONF_ARG(cf, CONF_NARGS(cf)));
+		conf_error(cf, "\"expires\" directive invalid value");
 		return -1;
 	}
 	s->expires_time = ms / 1000;
 	if (s->expires == STATIC_EXPIRES_DAILY &&
 	    s->expires_time > 24 * 60 * 60) {
-		conf_error(cf, "daily time value must be less than 24 hours");
+		conf_error(cf, "\"expires\" directive daily time value "
+		    "must be less than 24 hours");
 		return -1;
 	}
 	if (minus)
@@ -295,7 +294,7 @@ set_disable_symlinks(struct conf *cf, const struct conf_cmd *cmd,
 	else if (strcmp(v, "if_not_owner") == 0)
 		s->disable_symlinks = STATIC_LINKS_NOT_OWNER;
 	else {
-		conf_error(cf, "invalid value \"%s\"", v);
+		conf_error(cf, "invalid parameter \"%s\"", v);
 		return -1;
 	}
 	if (CONF_NARGS(cf) == 1)

@@ -96,7 +96,12 @@ http {
         location = /nodefault { return 200 "[$nodefault]"; }
         location = /rng       { return 200 "$rng"; }
         location = /inc       { return 200 "$inc"; }
+        location = /late      { return 200 "$late"; }
         location = /proxy     { return 200 "$pclient $prec $prange"; }
+    }
+
+    geo $late {
+        default          "defined below its use";
     }
 }
 """)
@@ -154,6 +159,8 @@ for ip, want, name in (
         ("bogus", "dflt", "so is not an address")):
     is_(body("/rng?ip=" + ip), (200, want), "ranges: " + name)
 
+is_(body("/late"), (200, "defined below its use"),
+    "a geo block may come after the server that uses it")
 is_(body("/inc?ip=10.0.0.1"), (200, "inc-ten"), "include")
 is_(body("/inc?ip=11.0.0.1"), (200, "dflt"), "include: the block's default")
 

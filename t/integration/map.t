@@ -102,12 +102,17 @@ http {
         location = /volafter {
             return 200 "vol=$vol nonvol=$nonvol b1=$b1 b2=$b2";
         }
+        location = /late      { return 200 "$late"; }
         location = /lazy {
             if ($arg_k = "apple") {
                 return 200 "apple: $exact";
             }
             return 200 "other: $exact";
         }
+    }
+
+    map $arg_k $late {
+        default            "defined below its use";
     }
 }
 """)
@@ -173,6 +178,8 @@ is_(body("/mcap/one/two"), (200, "two-one mfirst=one"),
     "captures and named captures of a map regex")
 is_(body("/vol"), (200, "vol=/volafter nonvol=/vol b1=/vol b2=/vol"),
     "a volatile map is evaluated each time, others once per request")
+is_(body("/late"), (200, "defined below its use"),
+    "a map may come after the server that uses it")
 is_(body("/lazy?k=apple"), (200, "apple: fruit"), "a map in an if")
 is_(body("/lazy?k=num7"), (200, "other: number 7"), "... and after it")
 

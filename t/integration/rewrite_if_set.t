@@ -19,6 +19,7 @@ def backend_respond(method, path, headers, body):
 
 
 t = Usher(r"""
+error_log %%TESTDIR%%/error.log notice;
 events { }
 http {
     access_log off;
@@ -110,6 +111,11 @@ http {
         }
 
         # set
+        location /set/late/use { return 200 "[$late_var]"; }
+        location /set/late/set {
+            set $late_var "set";
+            return 200 "[$late_var]";
+        }
         location /set/define { set $never_set "x"; return 204; }
         location /set/order {
             set $a "one";
@@ -214,6 +220,24 @@ http {
             set $v "$v+after";
             return 200 "v=$v";
         }
+        location /st/ {
+            root %%TESTDIR%%/html;
+            try_files $uri /var/fallback;
+            if ($arg_x) {
+                add_header X-If x;
+            }
+        }
+        location /al/ {
+            alias %%TESTDIR%%/html/st/;
+            if ($arg_x) {
+                add_header X-If x;
+            }
+        }
+        location /log/ {
+            rewrite_log on;
+            if ($arg_v ~ ^y) { }
+            rewrite ^/log/(\w+)$ /var/$1?a=1 last;
+        }
         location /ev/errpage {
             if ($arg_e) {
                 error_page 404 =200 /var/errpage;
@@ -225,6 +249,7 @@ http {
 }
 """)
 t.write_file("html/file.txt", "a file\n")
+t.write_file("html/st/here.txt", "here\n")
 t.write_file("html/script.sh", "#!/bin/sh\n", mode=0o755)
 os.makedirs(t.path("html/dir"), 0o755)
 b = Backend(t.port("B"), backend_respond)
@@ -301,6 +326,9 @@ is_(body("/c/spaced", {"X-V": "a  b"}), (200, "not spaced"), "... no match")
 # set
 is_(body("/set/order"), (200, "a=three b=one-two never=[]"),
     "set runs in order; a variable set elsewhere is empty here")
+is_(body("/set/late/use"), (200, "[]"),
+    "a variable may be used above the set that defines it")
+is_(body("/set/late/set"), (200, "[set]"), "... where it is set")
 is_(body("/set/self"), (200, "s=abc"), "set may read the variable it sets")
 is_(body("/set/args?old=1"), (200, "args=x=1&y=two y=two is_args=?"),
     "set $args changes the arguments, and $arg_")
@@ -352,8 +380,30 @@ is_(body("/ev/errpage?e=1"), (200, "srv_var=srv uri=/var/errpage"),
     "error_page inside if")
 is_(req("/ev/errpage").status, 404, "... not used when the if is false")
 
+r = req("/st/here.txt?x=1")
+is_((r.status, r.body, r.header("x-if")), (200, "here\n", "x"),
+    "static files from a true if block: root is inherited")
+is_(body("/st/missing.txt"), (200, "srv_var=srv uri=/var/fallback"),
+    "try_files in the location ...")
+is_(req("/st/missing.txt?x=1").status, 404,
+    "... is not inherited by a true if block (nginx's classic surprise)")
+r = req("/al/here.txt?x=1")
+is_((r.status, r.body, r.header("x-if")), (200, "here\n", "x"),
+    "alias is inherited by an if block")
+is_(body("/log/abc?v=n"), (200, "srv_var=srv uri=/var/abc"),
+    "rewrite_log on")
+
 t.stop()
 b.close()
+log = t.error_log()
+like(log, r'\[notice\] .*"\^y" does not match "n", client: 127.0.0.1, '
+     r'server: if.test, request: "GET /log/abc\?v=n HTTP/1.1", '
+     r'host: "if.test"', "rewrite_log: an if regex that does not match")
+like(log, r'\[notice\] .*"\^/log/\(\\w\+\)\$" matches "/log/abc", client: ',
+     "rewrite_log: a rewrite regex that matches")
+like(log, r'\[notice\] .*rewritten data: "/var/abc", args: "a=1&v=n", '
+     r'client: ', "rewrite_log: the rewritten URI")
+unlike(log, r'match(es)? "12-ab"', "rewrite_log is off elsewhere")
 t.check_error_log()
 
 # Configuration errors, in nginx's words.

@@ -41,11 +41,16 @@ http {
         server_name split.test;
 
         location = /b { return 200 "$bucket $half [$partial] $fixed"; }
+        location = /late { return 200 "$late"; }
         location = /twice {
             set $first $bucket;
             set $args "k=other";
             return 200 "$first $bucket";
         }
+    }
+
+    split_clients "x" $late {
+        *       "defined below its use";
     }
 }
 """)
@@ -134,6 +139,8 @@ for b, pct in (("a", 10), ("b", 20.5), ("c", 0.5), ("d", 50), ("e", 19)):
     got = 100.0 * counts.get(b, 0) / N
     ok(abs(got - pct) < 3.5, "bucket %s holds about %s%% (%.1f%%)"
        % (b, pct, got))
+is_(t.get("/late", host="split.test").body, "defined below its use",
+    "split_clients may come after the server that uses it")
 is_(t.get("/twice?k=user2", host="split.test").body, "b b",
     "the value is kept for the request once computed")
 

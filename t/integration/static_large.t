@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # A large file: sent whole and in ranges, to a slow client with bounded
-# worker memory while other clients are served, send_timeout for a client
-# that stops reading, and no file descriptor left open afterwards.
+# worker memory while other clients are served, over TLS too (no
+# sendfile there), send_timeout for a client that stops reading, and no
+# file descriptor left open afterwards.
 
 import hashlib
 import os
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -27,8 +30,21 @@ http {
         root %%TESTDIR%%/html;
         location /stall/ { send_timeout 1s; }
     }
+
+    server {
+        listen 127.0.0.1:%%PORT_TLS%% ssl;
+        ssl_certificate %%TESTDIR%%/t.crt;
+        ssl_certificate_key %%TESTDIR%%/t.key;
+        root %%TESTDIR%%/html;
+    }
 }
 """)
+p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", t.path("t.key"), "-out", t.path("t.crt"),
+                    "-days", "2", "-subj", "/CN=static.test"],
+                   capture_output=True, timeout=30)
+assert p.returncode == 0, p.stderr
+os.chmod(t.path("t.key"), 0o644)
 
 SIZE = 50 * 1024 * 1024
 BLOCK = b"".join(b"%015d\n" % i for i in range(65536))     # 1 MB
@@ -58,12 +74,17 @@ def nfds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def fetch(path, headers=(), rate=None, chunk=65536):
+def fetch(path, headers=(), rate=None, chunk=65536, tls=False):
     """GET path on a raw socket; returns (head, body md5, body length)."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     s.settimeout(20)
-    s.connect(("127.0.0.1", t.port("A")))
+    s.connect(("127.0.0.1", t.port("TLS" if tls else "A")))
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s, server_hostname="static.test")
     req = "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % path
     req += "".join("%s: %s\r\n" % h for h in headers) + "\r\n"
     s.sendall(req.encode())
@@ -134,6 +155,37 @@ ok(served >= 5, "other clients are served meanwhile (%d)" % served)
 growth = max(samples or [0]) - rss_before
 ok(growth < 16 * 1024,
    "worker memory stays bounded while 50 MB go out (grew %d kB)" % growth)
+
+# over TLS the file is read and written, not sent with sendfile
+head, md5, n = fetch("/big.bin", tls=True)
+ok(head.startswith("HTTP/1.1 200 "), "TLS: the big file, 200")
+is_((n, md5), (SIZE, DATA_MD5), "TLS: the big file arrives intact")
+head, md5, n = fetch("/big.bin", [("Range", "bytes=%d-%d" % (start, end))],
+                     tls=True)
+is_((n, md5), (end - start + 1, want), "TLS: a range of it")
+head, _, n = fetch("/small.txt", [("Range", "bytes=0-1,3-4")], tls=True)
+ok(head.startswith("HTTP/1.1 206 ") and "multipart/byteranges" in head,
+   "TLS: multipart ranges")
+samples = []
+result = {}
+
+
+def slow_tls():
+    result["slow"] = fetch("/big.bin", rate=40 * 1024 * 1024, chunk=32768,
+                           tls=True)
+
+
+th = threading.Thread(target=slow_tls)
+th.start()
+while th.is_alive():
+    samples.append(rss_kb(worker))
+    time.sleep(0.1)
+th.join()
+is_(result.get("slow", ("", "", 0))[1:], (DATA_MD5, SIZE),
+    "TLS: a slow client gets the whole file")
+growth = max(samples or [0]) - rss_before
+ok(growth < 16 * 1024, "TLS: worker memory stays bounded (grew %d kB)" %
+   growth)
 
 # send_timeout: a client that stops reading is closed
 s = socket.socket()
