@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "../common/clock.h"
@@ -65,7 +67,7 @@ on_accept(struct io *io, uint32_t ev)
 	struct listen_io	*li = (struct listen_io *)io;
 	struct conn		*c;
 	struct addr		 peer;
-	int			 fd, n;
+	int			 fd, n, one = 1;
 
 	for (n = 0; n < 64; n++) {
 		if (li->closed)
@@ -87,6 +89,14 @@ on_accept(struct io *io, uint32_t ev)
 			close(fd);
 			continue;
 		}
+		/*
+		 * No Nagle: a small write after an unacknowledged one (a
+		 * chunked body's last chunk, a head before a file) would wait
+		 * for the client's delayed ACK, 40 ms.
+		 */
+		if (li->l->addr.u.sa.sa_family != AF_UNIX)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
 		if ((c = conn_new(fd, li->l)) == NULL)
 			continue;
 		c->peer = peer;
