@@ -225,6 +225,8 @@ run_rewrite(struct request *r, const struct rw_op *op, bool log, bool *stop)
 	r->args = args;
 	r->uri_changed = true;
 	r->uri_modified = true;
+	/* a rewritten request is internal: it may reach internal locations */
+	r->internal = true;
 	if (op->flag == RW_LAST || op->flag == RW_BRK) {
 		/* break: the URI changed, the location stays */
 		if (op->flag == RW_BRK)
