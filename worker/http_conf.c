@@ -23,7 +23,7 @@ static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_server_name, set_root, set_index, set_types,
 			set_type_entry, set_keepalive_timeout, set_add_header,
 			set_error_page, set_large_buffers, set_not_supported,
-			set_ignore, set_internal;
+			set_ignore, set_ignore_flag, set_internal;
 
 /*	  name                          where                     args                      parser                  field                          extra */
 const struct conf_cmd http_core_cmds[] = {
@@ -59,9 +59,9 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "underscores_in_headers",     CONF_HTTP | CONF_SERVER,  CONF_FLAG,                conf_set_flag,          SRV(underscores_in_headers),   NULL },
 	{ "ignore_invalid_headers",     CONF_HTTP | CONF_SERVER,  CONF_FLAG,                conf_set_flag,          SRV(ignore_invalid_headers),   NULL },
 	{ "http2",                      CONF_HTTP | CONF_SERVER,  CONF_FLAG,                set_not_supported,      0, 0,                          NULL },
-	{ "sendfile",                   CONF_HTTP_ALL | CONF_LIF, CONF_FLAG,                set_ignore,             0, 0,                          NULL },
-	{ "tcp_nopush",                 CONF_HTTP_ALL,            CONF_FLAG,                set_ignore,             0, 0,                          NULL },
-	{ "tcp_nodelay",                CONF_HTTP_ALL,            CONF_FLAG,                set_ignore,             0, 0,                          NULL },
+	{ "sendfile",                   CONF_HTTP_ALL | CONF_LIF, CONF_FLAG,                set_ignore_flag,             0, 0,                          NULL },
+	{ "tcp_nopush",                 CONF_HTTP_ALL,            CONF_FLAG,                set_ignore_flag,             0, 0,                          NULL },
+	{ "tcp_nodelay",                CONF_HTTP_ALL,            CONF_FLAG,                set_ignore_flag,             0, 0,                          NULL },
 	{ "types_hash_max_size",        CONF_HTTP_ALL,            CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
 	{ "types_hash_bucket_size",     CONF_HTTP_ALL,            CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
 	{ "server_names_hash_bucket_size", CONF_HTTP,             CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
@@ -850,14 +850,19 @@ set_not_supported(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return -1;
 }
 
-/* Accepted for compatibility, with no effect yet; flags are still checked. */
+/* Accepted for compatibility, with no effect; on|off is still checked. */
 static int
-set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
+set_ignore_flag(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
 	int	v = CONF_UNSET;
 
-	if (cmd->args == CONF_FLAG && strcmp(cmd->name, "types_hash_max_size"))
-		return conf_set_flag(cf, cmd, &v);
+	return conf_set_flag(cf, cmd, &v);
+}
+
+/* Accepted for compatibility (hash sizes usher needs no tuning for). */
+static int
+set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
 	return 0;
 }
 

@@ -365,7 +365,7 @@ run_location(struct request *r)
 		if (res == REWRITE_DONE)
 			return;
 		if (res == REWRITE_REDIRECT) {
-			if (--r->uri_changes == 0) {
+			if (--r->uri_changes <= 0) {
 				log_conn(LOG_ERR, r->conn->number, "rewrite or "
 				    "internal redirection cycle while "
 				    "processing \"%.*s\"", (int)r->uri.len,
@@ -396,7 +396,7 @@ void
 http_request_redirect(struct request *r, const struct str *uri,
     const struct str *args)
 {
-	if (--r->uri_changes == 0) {
+	if (--r->uri_changes <= 0) {
 		log_conn(LOG_ERR, r->conn->number, "rewrite or internal "
 		    "redirection cycle while internally redirecting to "
 		    "\"%.*s\"", (int)uri->len, uri->data);

@@ -120,18 +120,20 @@ absolute_location(struct request *r)
 	}
 	if (l->port_in_redirect && conn_local_addr(r->conn) == 0) {
 		port = addr_port(&r->conn->local);
-		if (port == 80)
+		if (port == (r->conn->tls != NULL ? 443 : 80))
 			port = 0;
 	}
-	size = 7 + host.len + 6 + loc.len + 1;
+	size = 8 + host.len + 6 + loc.len + 1;
 	if ((p = pool_alloc(r->pool, size)) == NULL)
 		return loc;
 	if (port)
-		n = snprintf(p, size, "http://%.*s:%d%.*s", (int)host.len,
-		    host.data, port, (int)loc.len, loc.data);
+		n = snprintf(p, size, "%s://%.*s:%d%.*s", r->conn->tls != NULL ?
+		    "https" : "http", (int)host.len, host.data, port,
+		    (int)loc.len, loc.data);
 	else
-		n = snprintf(p, size, "http://%.*s%.*s", (int)host.len,
-		    host.data, (int)loc.len, loc.data);
+		n = snprintf(p, size, "%s://%.*s%.*s", r->conn->tls != NULL ?
+		    "https" : "http", (int)host.len, host.data, (int)loc.len,
+		    loc.data);
 	if (n < 0 || (size_t)n >= size)
 		return loc;
 	loc.data = p;
@@ -384,6 +386,9 @@ find_error_page(struct request *r, int status)
 		return NULL;
 	if (r->error_page && !l->recursive_error_pages)
 		return NULL;
+	/* out of URI changes: the built-in page, or this would loop forever */
+	if (r->error_page && r->uri_changes <= 1)
+		return NULL;
 	for (i = 0; i < l->error_pages->n; i++) {
 		ep = ARRAY_AT(l->error_pages, struct error_page, i);
 		if (ep->status == status)
@@ -406,6 +411,18 @@ http_special(struct request *r, int status)
 	}
 	if (r->header_sent)
 		return;
+	if (r->error_page && r->uri_changes <= 1 && r->loc != NULL &&
+	    r->loc->recursive_error_pages && r->loc->error_pages != NULL) {
+		/* error pages that keep failing: nginx's cycle 500 */
+		log_conn(LOG_ERR, r->conn->number, "rewrite or internal "
+		    "redirection cycle while internally redirecting to "
+		    "\"%.*s\"", (int)r->uri.len, r->uri.data);
+		r->err_status = 0;
+		r->keepalive = false;
+		r->close_after = true;
+		builtin_page(r, 500);
+		return;
+	}
 	if ((ep = find_error_page(r, status)) == NULL ||
 	    cvalue_eval(r, ep->uri, &uri) == -1 || uri.len == 0) {
 		builtin_page(r, status);
