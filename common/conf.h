@@ -157,6 +157,11 @@ conf_set_fn	conf_set_str;		/* struct str */
 conf_set_fn	conf_set_path;		/* char *, resolved under the prefix */
 conf_set_fn	conf_set_enum;		/* int; extra: struct conf_enum[] */
 conf_set_fn	conf_set_bitmask;	/* int; extra: struct conf_enum[], ORed */
+conf_set_fn	conf_set_str_list;	/* struct array * of struct str: every
+					   argument appended, level by level */
+
+/* *a, created in the configuration's pool on first use; NULL if OOM. */
+struct array	*conf_array(struct conf *cf, struct array **a, size_t size);
 
 struct conf_bounds {
 	int64_t	min, max;

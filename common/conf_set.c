@@ -190,3 +190,31 @@ conf_set_bitmask(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	}
 	return 0;
 }
+
+struct array *
+conf_array(struct conf *cf, struct array **a, size_t size)
+{
+	if (*a == NULL) {
+		if ((*a = pool_calloc(cf->pool, sizeof(**a))) == NULL ||
+		    array_init(*a, cf->pool, 4, size) == -1)
+			return NULL;
+	}
+	return *a;
+}
+
+int
+conf_set_str_list(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct array	*a;
+	struct str	*s;
+	size_t		 i;
+
+	if ((a = conf_array(cf, field, sizeof(struct str))) == NULL)
+		return -1;
+	for (i = 1; i < cf->node->nargs; i++) {
+		if ((s = array_push(a)) == NULL)
+			return -1;
+		*s = cf->node->args[i];
+	}
+	return 0;
+}

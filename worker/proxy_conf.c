@@ -14,7 +14,7 @@
 
 #define PROXY(f)	LOC(proxy.f)
 
-static conf_set_fn	set_proxy_pass, set_proxy_set_header, set_str_list,
+static conf_set_fn	set_proxy_pass, set_proxy_set_header,
 			set_proxy_buffers, set_proxy_redirect,
 			set_http_version, set_temp_path;
 
@@ -70,8 +70,8 @@ const struct conf_cmd proxy_cmds[] = {
 	{ "proxy_next_upstream_tries",  PLOC,               CONF_ARGS(1, 1),  conf_set_int,          PROXY(next_tries),           NULL },
 	{ "proxy_next_upstream_timeout", PLOC,              CONF_ARGS(1, 1),  conf_set_msec,         PROXY(next_timeout),         NULL },
 	{ "proxy_socket_keepalive",     PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(socket_keepalive),     NULL },
-	{ "proxy_hide_header",          PLOC,               CONF_ARGS(1, 1),  set_str_list,          PROXY(hide_headers),         NULL },
-	{ "proxy_pass_header",          PLOC,               CONF_ARGS(1, 1),  set_str_list,          PROXY(pass_headers),         NULL },
+	{ "proxy_hide_header",          PLOC,               CONF_ARGS(1, 1),  conf_set_str_list,     PROXY(hide_headers),         NULL },
+	{ "proxy_pass_header",          PLOC,               CONF_ARGS(1, 1),  conf_set_str_list,     PROXY(pass_headers),         NULL },
 	{ "proxy_ignore_headers",       PLOC,               CONF_ARGS_MIN(1), conf_set_bitmask,      PROXY(ignore_headers),       ignore_values },
 	{ "proxy_redirect",             PLOC,               CONF_ARGS(1, 2),  set_proxy_redirect,    0, 0,                        NULL },
 	{ "proxy_intercept_errors",     PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(intercept_errors),     NULL },
@@ -219,22 +219,6 @@ set_proxy_set_header(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return ph->value == NULL ? -1 : 0;
 }
 
-static int
-set_str_list(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	struct array	**a = field;
-	struct str	 *s;
-
-	if (*a == NULL) {
-		if ((*a = pool_calloc(cf->pool, sizeof(**a))) == NULL)
-			return -1;
-		array_init(*a, cf->pool, 4, sizeof(struct str));
-	}
-	if ((s = array_push(*a)) == NULL)
-		return -1;
-	*s = cf->node->args[1];
-	return 0;
-}
 
 static int
 set_proxy_buffers(struct conf *cf, const struct conf_cmd *cmd, void *field)

@@ -17,7 +17,7 @@
 
 #define TLS(f)		SRV(tls.f)
 
-static conf_set_fn	set_path_list, set_conf_file, set_protocols, set_str_pair,
+static conf_set_fn	set_path_list, set_conf_file,
 			set_session_cache, set_not_yet;
 
 static const struct conf_enum	protocol_names[] = {
@@ -32,7 +32,7 @@ static const struct conf_enum	protocol_names[] = {
 const struct conf_cmd tls_cmds[] = {
 	{ "ssl_certificate",          TSRV,  CONF_ARGS(1, 1),  set_path_list,     TLS(certs),                 NULL },
 	{ "ssl_certificate_key",      TSRV,  CONF_ARGS(1, 1),  set_path_list,     TLS(keys),                  NULL },
-	{ "ssl_protocols",            TSRV,  CONF_ARGS_MIN(1), set_protocols,     TLS(protocols),             protocol_names },
+	{ "ssl_protocols",            TSRV,  CONF_ARGS_MIN(1), conf_set_bitmask,  TLS(protocols),             protocol_names },
 	{ "ssl_ciphers",              TSRV,  CONF_ARGS(1, 1),  conf_set_str,      TLS(ciphers),               NULL },
 	{ "ssl_prefer_server_ciphers", TSRV, CONF_FLAG,        conf_set_flag,     TLS(prefer_server_ciphers), NULL },
 	{ "ssl_ecdh_curve",           TSRV,  CONF_ARGS(1, 1),  conf_set_str,      TLS(ecdh_curve),            NULL },
@@ -41,7 +41,7 @@ const struct conf_cmd tls_cmds[] = {
 	{ "ssl_session_tickets",      TSRV,  CONF_FLAG,        conf_set_flag,     TLS(session_tickets),       NULL },
 	{ "ssl_session_timeout",      TSRV,  CONF_ARGS(1, 1),  conf_set_sec,      TLS(session_timeout),       NULL },
 	{ "ssl_session_cache",        TSRV,  CONF_ARGS(1, 2),  set_session_cache, 0, 0,                       NULL },
-	{ "ssl_conf_command",         TSRV,  CONF_ARGS(2, 2),  set_str_pair,      TLS(conf_commands),         NULL },
+	{ "ssl_conf_command",         TSRV,  CONF_ARGS(2, 2),  conf_set_str_list, TLS(conf_commands),         NULL },
 	{ "ssl_verify_client",        TSRV,  CONF_ARGS(1, 1),  set_not_yet,       0, 0,                       NULL },
 	{ "ssl_client_certificate",   TSRV,  CONF_ARGS(1, 1),  set_not_yet,       0, 0,                       NULL },
 	{ "ssl_stapling",             TSRV,  CONF_FLAG,        set_not_yet,       0, 0,                       NULL },
@@ -88,15 +88,11 @@ tls_srv_merge(struct tls_srv *t, const struct tls_srv *p)
 static int
 set_path_list(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
-	struct array	**a = field;
+	struct array	*a;
 	char		**slot;
 
-	if (*a == NULL) {
-		if ((*a = pool_calloc(cf->pool, sizeof(**a))) == NULL)
-			return -1;
-		array_init(*a, cf->pool, 2, sizeof(char *));
-	}
-	if ((slot = array_push(*a)) == NULL)
+	if ((a = conf_array(cf, field, sizeof(char *))) == NULL ||
+	    (slot = array_push(a)) == NULL)
 		return -1;
 	/* relative to the configuration's directory, as nginx reads them */
 	*slot = conf_full_path(cf, CONF_ARG(cf, 1), cf->node->args[1].len,
@@ -115,31 +111,7 @@ set_conf_file(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return *v == NULL ? -1 : 0;
 }
 
-static int
-set_protocols(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	return conf_set_bitmask(cf, cmd, field) == -1 ? -1 : 0;
-}
 
-static int
-set_str_pair(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	struct array	**a = field;
-	struct str	 *s;
-
-	if (*a == NULL) {
-		if ((*a = pool_calloc(cf->pool, sizeof(**a))) == NULL)
-			return -1;
-		array_init(*a, cf->pool, 4, sizeof(struct str));
-	}
-	if ((s = array_push(*a)) == NULL)
-		return -1;
-	*s = cf->node->args[1];
-	if ((s = array_push(*a)) == NULL)
-		return -1;
-	*s = cf->node->args[2];
-	return 0;
-}
 
 static int
 set_session_cache(struct conf *cf, const struct conf_cmd *cmd, void *field)
