@@ -101,6 +101,7 @@ http_loc_new(struct conf *cf)
 	l->client_body_buffer_size = CONF_UNSET_SIZE;
 	proxy_loc_init(&l->proxy);
 	static_loc_init(&l->static_files);
+	charset_loc_init(&l->charset);
 	return l;
 }
 
@@ -149,6 +150,7 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		defaults.client_body_buffer_size = CONF_UNSET_SIZE;
 		proxy_loc_init(&defaults.proxy);
 		static_loc_init(&defaults.static_files);
+		charset_loc_init(&defaults.charset);
 		p = &defaults;
 	}
 	if (!l->root_set) {
@@ -200,7 +202,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		    p->client_body_temp_path :
 		    conf_full_path(cf, "client_body_temp", 16, false);
 	if (proxy_loc_merge(cf, l, p) == -1 ||
-	    static_loc_merge(cf, l, p) == -1)
+	    static_loc_merge(cf, l, p) == -1 ||
+	    charset_loc_merge(cf, &l->charset, &p->charset) == -1)
 		return -1;
 	if (l->proxy.pass)
 		l->handler = proxy_handler;

@@ -16,6 +16,7 @@
 #include "../common/regex.h"
 #include "../common/str.h"
 #include "access_log.h"
+#include "charset.h"
 #include "proxy_conf.h"
 #include "static_conf.h"
 #include "tls.h"
@@ -101,6 +102,7 @@ struct http_loc {
 	void			(*handler)(struct request *);
 	struct proxy_loc	 proxy;
 	struct static_loc	 static_files;
+	struct charset_loc	 charset;
 };
 
 struct server_name {

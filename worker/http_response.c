@@ -10,6 +10,7 @@
 #include "../common/pool.h"
 #include "conn.h"
 #include "http.h"
+#include "charset.h"
 #include "http_conf.h"
 #include "worker_state.h"
 
@@ -159,7 +160,7 @@ http_build_head(struct request *r, size_t *len)
 	struct conn		*c = r->conn;
 	struct header		*h;
 	struct header_add	*ha;
-	struct str		 v, location = STR_NULL, reason;
+	struct str		 v, location = STR_NULL, reason, ctype;
 	size_t			 size, i, rlen;
 	const char		*rtext;
 	char			*buf, *p, num[24];
@@ -180,10 +181,11 @@ http_build_head(struct request *r, size_t *len)
 	body_allowed = status != 204 && status != 304 && status >= 200;
 	if (r->location.len > 0)
 		location = absolute_location(r);
+	ctype = charset_content_type(r);
 
 	/* size first, then one allocation for the whole head */
 	size = 64 + reason.len + sizeof(SERVER_FULL) + 48 + 80 +
-	    r->content_type.len + 40 + location.len + 64 + 32;
+	    ctype.len + 40 + location.len + 64 + 32;
 	for (i = 0; i < r->out_headers.n; i++) {
 		h = ARRAY_AT(&r->out_headers, struct header, i);
 		size += h->name.len + h->value.len + 4;
@@ -228,7 +230,7 @@ http_build_head(struct request *r, size_t *len)
 	}
 	if (r->content_type.len > 0 && body_allowed) {
 		p = PUT_LIT(p, "Content-Type: ");
-		p = put(p, r->content_type.data, r->content_type.len);
+		p = put(p, ctype.data, ctype.len);
 		p = PUT_LIT(p, "\r\n");
 	}
 	if (r->out_length >= 0 && (body_allowed || r->head)) {

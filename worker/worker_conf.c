@@ -13,6 +13,7 @@
 #include "rewrite.h"
 #include "split_clients.h"
 #include "static_conf.h"
+#include "charset.h"
 #include "tls.h"
 #include "upstream_conf.h"
 #include "worker.h"
@@ -28,5 +29,6 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	geo_cmds,
 	split_clients_cmds,
 	tls_cmds,
+	charset_cmds,
 	NULL
 };
