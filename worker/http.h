@@ -139,6 +139,7 @@ struct http_conn {
 	struct http1_req	*parsed;	/* in rpool, while a head is read */
 	int64_t			 body_left;	/* fixed-length body to read */
 	int			 state;		/* HC_* */
+	int			 stat;		/* for stub_status */
 	bool			 sent_continue;
 	uint64_t		 linger_until;
 };

@@ -16,6 +16,7 @@
 #include "http_conf.h"
 #include "map.h"
 #include "proxy.h"
+#include "stub_status.h"
 #include "split_clients.h"
 #include "upstream_conf.h"
 
@@ -207,6 +208,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		return -1;
 	if (l->proxy.pass)
 		l->handler = proxy_handler;
+	else if (l->stub_status)
+		l->handler = stub_status_content;
 	if (access_log_merge(cf, &l->log, top ? NULL : &p->log, top) == -1)
 		return -1;
 	/* if blocks inherit from l as it now stands */
@@ -250,6 +253,8 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	array_init(&h->addrs, cf->pool, 4, sizeof(struct http_addr *));
 	array_init(&h->formats, cf->pool, 4, sizeof(struct log_format *));
 	array_init(&h->upstreams, cf->pool, 4, sizeof(struct upstream *));
+	if (stub_status_declare(cf, h) == -1)
+		return -1;
 	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
 	    tls_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)

@@ -25,6 +25,7 @@
 
 struct cycle;
 struct listener;
+struct shm_zone;
 struct request;
 
 #define LOC(f)		CONF_SLOT_LOC, offsetof(struct http_loc, f)
@@ -103,6 +104,7 @@ struct http_loc {
 	struct proxy_loc	 proxy;
 	struct static_loc	 static_files;
 	struct charset_loc	 charset;
+	bool			 stub_status;
 };
 
 struct server_name {
@@ -162,6 +164,7 @@ struct http_main {
 	struct array		 addrs;		/* struct http_addr * */
 	struct array		 formats;	/* struct log_format * */
 	struct array		 upstreams;	/* struct upstream * */
+	struct shm_zone		*status_zone;	/* stub_status counters */
 	struct vars		 vars;		/* the variable registry */
 	struct http_srv		*srv;		/* http level defaults */
 	struct http_loc		*loc;

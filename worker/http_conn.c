@@ -17,6 +17,7 @@
 #include "../common/pool.h"
 #include "access_log.h"
 #include "buf.h"
+#include "stub_status.h"
 #include "tls.h"
 #include "conn.h"
 #include "http.h"
@@ -70,6 +71,8 @@ hc_free(struct conn *c)
 
 	if (hc == NULL)
 		return;
+	stub_status_move(&hc->stat, STAT_NONE);
+	stub_status_active(-1);
 	if (hc->rpool != NULL)
 		http_rpool_put(hc->rpool);
 	hc->rpool = NULL;
@@ -132,6 +135,8 @@ http_conn_start(struct conn *c)
 	}
 	memset(hc, 0, sizeof(*hc));
 	c->on_close = hc_free;
+	stub_status_active(1);
+	stub_status_move(&hc->stat, STAT_READING);
 	/* a wildcard listener may cover specific addresses of its port */
 	if (ha->specific != NULL && conn_local_addr(c) == 0) {
 		for (sp = ha->specific; sp != NULL; sp = sp->specific)
@@ -249,6 +254,7 @@ read_head(struct conn *c)
 			return;
 		}
 		hc->state = HC_HEAD;
+		stub_status_move(&hc->stat, STAT_READING);
 		http1_req_init(hc->parsed);
 		hc->parsed->max_request_line = s->large_header_size;
 		hc->parsed->max_header_line = s->large_header_size;
@@ -503,6 +509,7 @@ next_request(struct http_conn *hc)
 	hc->parsed = NULL;
 	hc->req = NULL;
 	hc->state = HC_IDLE;
+	stub_status_move(&hc->stat, STAT_NONE);
 	c->on_read = read_head;
 	if (hc->rend > hc->rstart) {
 		/* pipelined: the next head is already here */

@@ -14,6 +14,7 @@
 #include "http_conf.h"
 #include "rewrite.h"
 #include "static.h"
+#include "stub_status.h"
 #include "worker_state.h"
 
 struct request *
@@ -450,6 +451,8 @@ http_request_start(struct http_conn *hc, size_t head_len)
 	}
 	r->in = p;
 	hc->conn->requests++;
+	stub_status_request();
+	stub_status_move(&hc->stat, STAT_WRITING);
 	r->header_len = head_len;
 	r->request_length = head_len;
 	r->request_line.data = (char *)p->line;

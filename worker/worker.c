@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "http.h"
 #include "http_conf.h"
+#include "stub_status.h"
 #include "upstream.h"
 #include "upstream_conf.h"
 #include "worker.h"
@@ -97,6 +98,7 @@ on_accept(struct io *io, uint32_t ev)
 		if (li->l->addr.u.sa.sa_family != AF_UNIX)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 			    sizeof(one));
+		stub_status_accepted();
 		if ((c = conn_new(fd, li->l)) == NULL)
 			continue;
 		c->peer = peer;
@@ -246,6 +248,7 @@ worker_main(struct cycle *c, int index, bool single)
 	if (c->http != NULL) {
 		if (upstream_attach_all(c->http) == -1)
 			exit(2);
+		stub_status_attach(c->http);
 		/* active health checks run once, in the first worker */
 		if (index == 0) {
 			struct http_main	*h = c->http;

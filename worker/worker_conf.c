@@ -14,6 +14,7 @@
 #include "split_clients.h"
 #include "static_conf.h"
 #include "charset.h"
+#include "stub_status.h"
 #include "tls.h"
 #include "upstream_conf.h"
 #include "worker.h"
@@ -30,5 +31,6 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	split_clients_cmds,
 	tls_cmds,
 	charset_cmds,
+	stub_status_cmds,
 	NULL
 };
