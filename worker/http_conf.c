@@ -22,7 +22,7 @@
 
 static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_server_name, set_root, set_index, set_types,
-			set_type_entry, set_keepalive_timeout, set_add_header,
+			set_keepalive_timeout, set_add_header,
 			set_error_page, set_large_buffers, set_not_supported,
 			set_ignore, set_ignore_flag, set_internal;
 
@@ -69,10 +69,6 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "server_names_hash_max_size", CONF_HTTP,                CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
 	{ "variables_hash_max_size",    CONF_HTTP,                CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
 	{ "variables_hash_bucket_size", CONF_HTTP,                CONF_ARGS(1, 1),          set_ignore,             0, 0,                          NULL },
-	{ NULL }
-};
-
-static const struct conf_cmd type_entry_cmds[] = {
 	{ NULL }
 };
 
@@ -711,14 +707,6 @@ set_types(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		}
 	}
 	cf->node = n;
-	(void)type_entry_cmds;
-	(void)set_type_entry;
-	return 0;
-}
-
-static int
-set_type_entry(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
 	return 0;
 }
 

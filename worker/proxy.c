@@ -198,7 +198,6 @@ on_upstream_timeout(struct timer *t)
 static void
 connect_peer(struct proxy_ctx *p)
 {
-	struct request	*r = p->r;
 	struct try_rec	*t;
 	struct conn	*c;
 	int		 fd, on = 1;
@@ -267,7 +266,6 @@ connect_peer(struct proxy_ctx *p)
 	p->uc = c;
 	p->state = PROXY_CONNECT;
 	timer_set(&c->timer, (uint64_t)p->pl->connect_timeout);
-	(void)r;
 }
 
 /* Picks a peer and starts a try. */

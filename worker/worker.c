@@ -213,7 +213,7 @@ void
 worker_main(struct cycle *c, int index, bool single)
 {
 	struct sigaction	 sa;
-	sigset_t		 block, waitmask;
+	sigset_t		 block;
 	static const int	 sigs[] = { SIGQUIT, SIGTERM, SIGINT, SIGUSR1 };
 	size_t			 i;
 
@@ -235,9 +235,7 @@ worker_main(struct cycle *c, int index, bool single)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGWINCH, &sa, NULL);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigdelset(&waitmask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, NULL);
 
 	if (!single)
 		drop_privileges(c);
@@ -269,7 +267,6 @@ worker_main(struct cycle *c, int index, bool single)
 		    strerror(errno));
 		exit(2);
 	}
-	(void)waitmask;
 	for (;;) {
 		loop_once(NULL);
 		conn_reap();
