@@ -18,6 +18,7 @@
 #include "../common/str.h"
 #include "http1_parse.h"
 
+struct coder;
 struct conn;
 struct http_addr;
 struct http_loc;
@@ -106,6 +107,9 @@ struct request {
 	bool			 lingering;	/* unread body: linger on close */
 	bool			 discard_body;	/* body to be read and dropped */
 	bool			 done;
+	bool			 encode_tested;	/* encode_header ran */
+	struct coder		*coder;		/* gzip and kin (encode.c) */
+	void			*coded_send;	/* encode.c's file sender */
 
 	/* framing state of a chunked request body */
 	struct http1_chunked	 chunked_in;

@@ -99,6 +99,7 @@ http_loc_new(struct conf *cf)
 	proxy_loc_init(&l->proxy);
 	static_loc_init(&l->static_files);
 	charset_loc_init(&l->charset);
+	encode_loc_init(&l->encode);
 	return l;
 }
 
@@ -148,6 +149,7 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		proxy_loc_init(&defaults.proxy);
 		static_loc_init(&defaults.static_files);
 		charset_loc_init(&defaults.charset);
+		encode_loc_init(&defaults.encode);
 		p = &defaults;
 	}
 	if (!l->root_set) {
@@ -200,7 +202,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		    conf_full_path(cf, "client_body_temp", 16, false);
 	if (proxy_loc_merge(cf, l, p) == -1 ||
 	    static_loc_merge(cf, l, p) == -1 ||
-	    charset_loc_merge(cf, &l->charset, &p->charset) == -1)
+	    charset_loc_merge(cf, &l->charset, &p->charset) == -1 ||
+	    encode_loc_merge(cf, &l->encode, &p->encode) == -1)
 		return -1;
 	if (l->proxy.pass)
 		l->handler = proxy_handler;
@@ -252,7 +255,7 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (stub_status_declare(cf, h) == -1)
 		return -1;
 	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
-	    tls_vars_init(h) == -1 ||
+	    tls_vars_init(h) == -1 || encode_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)
 		return -1;
 	/* nginx resolves variable names at the end: one may be used above

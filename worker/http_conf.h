@@ -17,6 +17,7 @@
 #include "../common/str.h"
 #include "access_log.h"
 #include "charset.h"
+#include "encode.h"
 #include "proxy_conf.h"
 #include "static_conf.h"
 #include "tls.h"
@@ -104,6 +105,7 @@ struct http_loc {
 	struct proxy_loc	 proxy;
 	struct static_loc	 static_files;
 	struct charset_loc	 charset;
+	struct encode_loc	 encode;
 	bool			 stub_status;
 };
 

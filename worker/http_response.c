@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "http.h"
 #include "charset.h"
+#include "encode.h"
 #include "http_conf.h"
 #include "worker_state.h"
 
@@ -167,6 +168,8 @@ http_build_head(struct request *r, size_t *len)
 	int			 status = r->status, line_status;
 	bool			 body_allowed;
 
+	/* the coding filter first: it changes the framing headers */
+	encode_header(r);
 	if (!r->keepalive || worker.quitting ||
 	    c->requests >= (unsigned)l->keepalive_requests)
 		r->close_after = true;
@@ -322,6 +325,17 @@ http_respond(struct request *r)
 	iov[0].iov_len = hlen;
 	iov[1].iov_base = r->body.data;
 	iov[1].iov_len = (r->head || !body_allowed) ? 0 : r->body.len;
+	if (r->coder != NULL && !r->head && body_allowed) {
+		struct str	coded;
+
+		if (encode_memory(r, r->body.data, r->body.len, &coded) == -1) {
+			r->close_after = true;
+			http_conn_request_done(r);
+			return;
+		}
+		iov[1].iov_base = coded.data;
+		iov[1].iov_len = coded.len;
+	}
 	r->body_bytes_sent = iov[1].iov_len;
 	if (http_conn_write(r, iov, 2) == -1) {
 		r->close_after = true;

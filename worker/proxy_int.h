@@ -115,6 +115,14 @@ struct proxy_ctx {
 	struct timer		 repump;	/* more to do after a fair share */
 	uint64_t		 client_sent;	/* body bytes to the client */
 
+	/* a coded body (gzip and kin, r->coder): raw bytes not yet coded */
+	const char		*zin;
+	size_t			 zlen;
+	char			*zbuf;		/* bsize bytes, for reads */
+	bool			 zdirty;	/* coded since the last flush */
+	bool			 zflush;	/* a flush is under way */
+	bool			 coded_done;	/* the coder has ended */
+
 	/* proxy_request_buffering off: the body streams as it comes */
 	bool			 stream_body;
 	bool			 stream_chunked;	/* re-chunked upstream */

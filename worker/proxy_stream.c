@@ -17,6 +17,7 @@
 #include "../common/pool.h"
 #include "buf.h"
 #include "conn.h"
+#include "encode.h"
 #include "http.h"
 #include "http_conf.h"
 #include "proxy_int.h"
@@ -236,6 +237,143 @@ read_into_ring(struct proxy_ctx *p)
 	return n;
 }
 
+/* Coded bodies (gzip and kin) ------------------------------------------------ */
+
+/*
+ * Codes the raw bytes waiting, and at the end the coder's tail, into the
+ * ring (or the temporary file when the client is blocked).  0 when the
+ * raw bytes are all taken (and a flush or the end is complete),
+ * PROXY_AGAIN when it waits for room, -1 on error.
+ */
+static int
+code_pending(struct proxy_ctx *p)
+{
+	struct coder	*c = p->r->coder;
+	struct pbuf	*b;
+	char		 scratch[SPILL_CHUNK];
+	char		*o, *start;
+	size_t		 room, olen, zlen;
+	int		 mode, rc;
+	bool		 to_file;
+
+	while (!p->coded_done) {
+		mode = p->resp_done ? CODER_FINISH : p->zflush ? CODER_FLUSH :
+		    CODER_RUN;
+		if (mode == CODER_RUN && p->zlen == 0)
+			return 0;
+		if (p->temp_w > p->temp_r || p->bcount == p->nbufs) {
+			/* as read_upstream(): spill only for a blocked client */
+			if ((p->temp_w == p->temp_r && p->r->conn->writable) ||
+			    !spill_allowed(p))
+				return PROXY_AGAIN;
+			o = scratch;
+			room = sizeof(scratch);
+			to_file = true;
+			b = NULL;
+		} else {
+			if ((b = ring_tail(p)) == NULL)
+				return PROXY_AGAIN;
+			o = b->data;
+			room = p->bsize;
+			to_file = false;
+		}
+		start = o;
+		olen = room;
+		zlen = p->zlen;
+		rc = c->run(c, &p->zin, &p->zlen, &o, &olen, mode);
+		if (rc == CODER_ERROR) {
+			proxy_log(p, LOG_ERR, c->coding == CODING_GUNZIP ?
+			    "inflate() failed on the upstream response" :
+			    "coding the upstream response failed", 0);
+			return -1;
+		}
+		if (olen < room) {
+			if (to_file) {
+				if (spill(p, start, room - olen) == -1)
+					return -1;
+			} else {
+				b->end = room - olen;
+				ring_commit(p, b);
+			}
+		}
+		if (rc == CODER_END) {
+			p->coded_done = true;
+			break;
+		}
+		/* room left over: whatever the mode asked for is done */
+		if (olen > 0 && p->zlen == 0) {
+			if (mode == CODER_FINISH) {
+				proxy_log(p, LOG_ERR, "upstream sent a truncated "
+				    "coded response", 0);
+				return -1;
+			}
+			if (mode == CODER_FLUSH)
+				p->zflush = p->zdirty = false;
+			return 0;
+		}
+		if (olen == room && p->zlen == zlen)
+			return 0;	/* no progress: wants input */
+	}
+	return 0;
+}
+
+/* read_upstream() for a coded body: raw bytes go through the coder,
+ * which is flushed whenever the upstream pauses, so the client sees
+ * what arrived without waiting for the end. */
+static int
+read_upstream_coded(struct proxy_ctx *p)
+{
+	struct conn	*uc = p->uc;
+	ssize_t		 n, kept;
+	int		 rc;
+
+	for (;;) {
+		if ((rc = code_pending(p)) == -1)
+			return -1;
+		if (rc == PROXY_AGAIN || p->coded_done || p->resp_done)
+			break;
+		if (!uc->readable) {
+			if (!p->zdirty)
+				break;
+			p->zflush = true;
+			continue;
+		}
+		if (p->zbuf == NULL && (p->zbuf = buf_get(p->bsize)) == NULL)
+			return -1;
+		n = conn_recv(uc, p->zbuf, p->bsize);
+		if (n == IO_AGAIN) {
+			if (!p->zdirty)
+				break;
+			p->zflush = true;
+			continue;
+		}
+		if (n == IO_ERROR) {
+			proxy_log(p, LOG_ERR, "recv() failed", errno);
+			return -1;
+		}
+		if (n == 0) {
+			if (upstream_eof(p) == -1)
+				return -1;
+			continue;
+		}
+		p->received += (uint64_t)n;
+		if ((kept = deframe(p, p->zbuf, (size_t)n)) == -1) {
+			proxy_log(p, LOG_ERR, "upstream sent invalid chunked "
+			    "response", 0);
+			return -1;
+		}
+		p->zin = p->zbuf;
+		p->zlen = (size_t)kept;
+		if (kept > 0)
+			p->zdirty = true;
+	}
+	if (!p->resp_done && !uc->readable)
+		timer_set(&uc->timer, (uint64_t)p->pl->read_timeout);
+	else
+		timer_del(&uc->timer);
+	return 0;
+}
+
 /* Reads what the upstream has, as far as there is room; -1 on error. */
 static int
 read_upstream(struct proxy_ctx *p)
@@ -248,6 +386,8 @@ read_upstream(struct proxy_ctx *p)
 	ssize_t		 n, kept;
 	bool		 to_file;
 
+	if (p->r->coder != NULL)
+		return read_upstream_coded(p);
 	while (!p->resp_done && uc->readable) {
 		to_file = false;
 		if (p->temp_w > p->temp_r || p->bcount == p->nbufs) {
@@ -429,7 +569,8 @@ write_client(struct proxy_ctx *p)
 static bool
 all_sent(struct proxy_ctx *p)
 {
-	return p->resp_done && p->chead_sent == p->chead_len &&
+	return p->resp_done && (p->r->coder == NULL || p->coded_done) &&
+	    p->chead_sent == p->chead_len &&
 	    p->bcount == 0 && p->temp_w == p->temp_r &&
 	    (!p->client_chunked || p->trailer_done);
 }
@@ -481,6 +622,14 @@ on_repump(struct timer *t)
 	    repump)));
 }
 
+/* A measure of progress: bytes read, coded, refilled or written. */
+static uint64_t
+moved(const struct proxy_ctx *p)
+{
+	return p->client_sent + p->received + (uint64_t)p->chead_sent +
+	    p->unspilled + (p->r->coder != NULL ? p->r->coder->out_total : 0);
+}
+
 static void
 pump(struct proxy_ctx *p)
 {
@@ -495,8 +644,7 @@ pump(struct proxy_ctx *p)
 			return;
 		}
 		/* anything that moved: refilling from the file counts too */
-		uint64_t	before = p->client_sent + p->received +
-				    (uint64_t)p->chead_sent + p->unspilled;
+		uint64_t	before = moved(p);
 
 		if (write_client(p) == -1) {
 			abort_stream(p);
@@ -514,8 +662,7 @@ pump(struct proxy_ctx *p)
 			finish(p);
 			return;
 		}
-		if (p->client_sent + p->received + (uint64_t)p->chead_sent +
-		    p->unspilled == before)
+		if (moved(p) == before)
 			break;
 	}
 	if (!c->writable && (p->bcount > 0 || p->chead_sent < p->chead_len))
@@ -597,6 +744,10 @@ proxy_stream_free(struct proxy_ctx *p)
 	if (p->tbuf != NULL)
 		buf_put(p->tbuf, p->bsize);
 	p->tbuf = NULL;
+	if (p->zbuf != NULL)
+		buf_put(p->zbuf, p->bsize);
+	p->zbuf = NULL;
+	p->zlen = 0;
 }
 
 void
@@ -613,6 +764,8 @@ proxy_stream_start(struct proxy_ctx *p)
 		return;
 	}
 	p->chead_sent = 0;
+	/* the coding filter may have changed the framing */
+	p->client_chunked = r->chunked_out;
 	p->state = p->upgrade ? PROXY_TUNNEL : PROXY_STREAM;
 	p->doing = "reading upstream";
 	p->nbufs = p->pl->buffering && !p->upgrade ? p->pl->nbufs : 1;
@@ -649,7 +802,14 @@ proxy_stream_start(struct proxy_ctx *p)
 			kept = 0;
 		}
 		b->end = p->head_len + (size_t)kept;
-		if (kept > 0)
+		if (r->coder != NULL) {
+			/* raw bytes for the coder, not for the client */
+			p->zin = p->hbuf + p->head_len;
+			p->zlen = (size_t)kept;
+			p->zdirty = kept > 0;
+			b->data = NULL;
+			b->start = b->end = 0;
+		} else if (kept > 0)
 			ring_commit(p, b);
 		else
 			b->data = NULL;

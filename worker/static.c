@@ -22,6 +22,7 @@
 #include "../common/pool.h"
 #include "buf.h"
 #include "conn.h"
+#include "encode.h"
 #include "http.h"
 #include "http_conf.h"
 #include "static.h"
@@ -1308,6 +1309,17 @@ start_send(struct sender *s)
 	s->segs[0].len = (int64_t)hlen;
 	s->head_len = hlen;
 	s->chunk = r->loc->static_files.sendfile_max_chunk;
+	if (r->coder != NULL && s->fd != -1 && (s->nsegs == 1 ||
+	    (s->nsegs == 2 && s->segs[1].mem == NULL))) {
+		/* coded on the fly (gzip): the file goes through the coder */
+		int	fd = s->fd;
+
+		s->fd = -1;
+		encode_send_file(r, head, hlen, fd,
+		    s->nsegs == 2 ? s->segs[1].off : 0,
+		    s->nsegs == 2 ? s->segs[1].len : 0, s->path, s->chunk);
+		return;
+	}
 	if (s->nsegs == 1 && s->fd != -1) {
 		close(s->fd);
 		s->fd = -1;
@@ -1543,12 +1555,58 @@ open_failed(struct request *r, const struct fspath *fp, const struct fsinfo *fi)
 	http_special(r, status);
 }
 
+/*
+ * gzip_static and its kin: a precompressed sibling (name.br, name.zst,
+ * name.gz) the client takes, or that "always" serves.  Opens it into fi
+ * and returns the coding's name, or NULL (fp unchanged).  fp has room
+ * for the suffix.
+ */
+static const char *
+open_precompressed(struct request *r, struct fspath *fp, struct fsinfo *fi)
+{
+	static const struct {
+		enum coding	 coding;
+		const char	*suffix;
+		const char	*name;
+	} v[] = {
+		{ CODING_BR, ".br", "br" },
+		{ CODING_ZSTD, ".zst", "zstd" },
+		{ CODING_GZIP, ".gz", "gzip" },
+	};
+	const struct encode_loc	*e = &r->loc->encode;
+	const struct enc_coding	*c;
+	struct fsinfo		 t;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		c = v[i].coding == CODING_BR ? &e->brotli :
+		    v[i].coding == CODING_ZSTD ? &e->zstd : &e->gzip;
+		if (c->statik == ENC_STATIC_OFF || (c->statik == ENC_STATIC_ON &&
+		    !encode_client_accepts(r, v[i].coding)))
+			continue;
+		n = strlen(v[i].suffix);
+		memcpy(fp->data + fp->len, v[i].suffix, n + 1);
+		fp->len += n;
+		if (fs_open(r, fp, false, &t) == 0 && t.fd != -1 &&
+		    S_ISREG(t.st.st_mode)) {
+			*fi = t;
+			return v[i].name;
+		}
+		if (t.fd != -1)
+			close(t.fd);
+		fp->len -= n;
+		fp->data[fp->len] = '\0';
+	}
+	return NULL;
+}
+
 static void
 serve(struct request *r, bool add_uri)
 {
 	struct sender	*s;
 	struct fspath	 fp;
 	struct fsinfo	 fi;
+	const char	*coding = NULL;
 	int		 m = r->method_id;
 
 	if (m != HTTP1_M_GET && m != HTTP1_M_HEAD && m != HTTP1_M_POST) {
@@ -1559,7 +1617,7 @@ serve(struct request *r, bool add_uri)
 		serve_index(r, add_uri);
 		return;
 	}
-	if (map_uri(r, &fp, 0, add_uri) == -1) {
+	if (map_uri(r, &fp, 4, add_uri) == -1) {
 		http_special(r, 500);
 		return;
 	}
@@ -1569,7 +1627,16 @@ serve(struct request *r, bool add_uri)
 		http_special(r, 404);
 		return;
 	}
-	if (fs_open(r, &fp, false, &fi) == -1) {
+	if ((m == HTTP1_M_GET || m == HTTP1_M_HEAD) &&
+	    (coding = open_precompressed(r, &fp, &fi)) != NULL) {
+		if (http_add_header(r, "Content-Encoding", 16, coding,
+		    strlen(coding)) == -1 || (r->loc->encode.vary &&
+		    http_add_header(r, "Vary", 4, "Accept-Encoding", 15) == -1)) {
+			close(fi.fd);
+			http_special(r, 500);
+			return;
+		}
+	} else if (fs_open(r, &fp, false, &fi) == -1) {
 		open_failed(r, &fp, &fi);
 		return;
 	}

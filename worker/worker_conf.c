@@ -14,6 +14,7 @@
 #include "split_clients.h"
 #include "static_conf.h"
 #include "charset.h"
+#include "encode.h"
 #include "stub_status.h"
 #include "tls.h"
 #include "upstream_conf.h"
@@ -31,6 +32,7 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	split_clients_cmds,
 	tls_cmds,
 	charset_cmds,
+	encode_cmds,
 	stub_status_cmds,
 	NULL
 };

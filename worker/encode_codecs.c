@@ -1,0 +1,391 @@
+/*
+ * The codecs behind struct coder: zlib's deflate (gzip) and inflate
+ * (gunzip), and Brotli and zstd when configure found them.  A deflate
+ * state costs a few hundred kilobytes to set up, so idle ones are kept
+ * per worker, by their parameters, and reset for the next response.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#ifdef HAVE_BROTLI
+#include <brotli/encode.h>
+#endif
+#ifdef HAVE_ZSTD
+#include <zstd.h>
+#endif
+
+#include "encode.h"
+#include "encode_int.h"
+
+#define IDLE_MAX	8	/* idle coders kept per worker */
+
+struct idle {
+	struct coder	*c;
+	int		 key;
+};
+
+static struct idle	idle[IDLE_MAX];
+static int		nidle;
+
+/* An idle coder made with the same key, or NULL. */
+static struct coder *
+idle_take(int key)
+{
+	struct coder	*c;
+	int		 i;
+
+	for (i = nidle - 1; i >= 0; i--) {
+		if (idle[i].key != key)
+			continue;
+		c = idle[i].c;
+		idle[i] = idle[--nidle];
+		return c;
+	}
+	return NULL;
+}
+
+/* Keeps c for reuse; false when the cache is full (the caller frees). */
+static bool
+idle_keep(struct coder *c)
+{
+	if (nidle == IDLE_MAX)
+		return false;
+	idle[nidle].c = c;
+	idle[nidle++].key = c->key;
+	return true;
+}
+
+static int
+zflush(int mode)
+{
+	return mode == CODER_FINISH ? Z_FINISH : mode == CODER_FLUSH ?
+	    Z_SYNC_FLUSH : Z_NO_FLUSH;
+}
+
+/* gzip --------------------------------------------------------------------- */
+
+static int
+deflate_run(struct coder *c, const char **in, size_t *inlen, char **out,
+    size_t *outlen, int mode)
+{
+	z_stream	*z = c->state;
+	size_t		 ai = *inlen, ao = *outlen;
+	int		 rc;
+
+	z->next_in = (Bytef *)*in;
+	z->avail_in = (uInt)(ai > 0x40000000 ? 0x40000000 : ai);
+	z->next_out = (Bytef *)*out;
+	z->avail_out = (uInt)(ao > 0x40000000 ? 0x40000000 : ao);
+	rc = deflate(z, zflush(mode));
+	ai = (size_t)((const char *)z->next_in - *in);
+	ao = (size_t)((char *)z->next_out - *out);
+	*in += ai;
+	*inlen -= ai;
+	*out += ao;
+	*outlen -= ao;
+	c->in_total += ai;
+	c->out_total += ao;
+	if (rc == Z_STREAM_END)
+		return CODER_END;
+	if (rc == Z_OK || rc == Z_BUF_ERROR)
+		return CODER_OK;
+	return CODER_ERROR;
+}
+
+static void
+deflate_release(struct coder *c)
+{
+	if (deflateReset(c->state) == Z_OK && idle_keep(c))
+		return;
+	deflateEnd(c->state);
+	free(c->state);
+	free(c);
+}
+
+struct coder *
+coder_gzip(int level, int wbits, int memlevel)
+{
+	struct coder	*c;
+	z_stream	*z;
+	int		 key = CODING_GZIP << 16 | level << 8 | wbits << 4 |
+			    memlevel;
+
+	if ((c = idle_take(key)) != NULL) {
+		c->in_total = c->out_total = 0;
+		return c;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((z = calloc(1, sizeof(*z))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	/* windowBits + 16: zlib writes the gzip header and trailer */
+	if (deflateInit2(z, level, Z_DEFLATED, wbits + 16, memlevel,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(z);
+		free(c);
+		return NULL;
+	}
+	c->coding = CODING_GZIP;
+	c->run = deflate_run;
+	c->release = deflate_release;
+	c->state = z;
+	c->key = key;
+	return c;
+}
+
+/* gunzip ------------------------------------------------------------------- */
+
+static int
+inflate_run(struct coder *c, const char **in, size_t *inlen, char **out,
+    size_t *outlen, int mode)
+{
+	z_stream	*z = c->state;
+	size_t		 ai, ao;
+	int		 rc;
+
+	for (;;) {
+		z->next_in = (Bytef *)*in;
+		z->avail_in = (uInt)(*inlen > 0x40000000 ? 0x40000000 :
+		    *inlen);
+		z->next_out = (Bytef *)*out;
+		z->avail_out = (uInt)(*outlen > 0x40000000 ? 0x40000000 :
+		    *outlen);
+		rc = inflate(z, Z_NO_FLUSH);
+		ai = (size_t)((const char *)z->next_in - *in);
+		ao = (size_t)((char *)z->next_out - *out);
+		*in += ai;
+		*inlen -= ai;
+		*out += ao;
+		*outlen -= ao;
+		c->in_total += ai;
+		c->out_total += ao;
+		if (rc == Z_STREAM_END) {
+			/* gzip allows members one after another */
+			if (*inlen > 0 && inflateReset(z) == Z_OK)
+				continue;
+			return mode == CODER_FINISH && *inlen == 0 ?
+			    CODER_END : CODER_OK;
+		}
+		if (rc == Z_OK)
+			return CODER_OK;
+		if (rc == Z_BUF_ERROR) {
+			/* no progress: all input taken, or no room */
+			if (mode == CODER_FINISH && *inlen == 0 &&
+			    *outlen > 0 && z->avail_out > 0)
+				return CODER_ERROR;	/* truncated */
+			return CODER_OK;
+		}
+		return CODER_ERROR;
+	}
+}
+
+static void
+inflate_release(struct coder *c)
+{
+	if (inflateReset(c->state) == Z_OK && idle_keep(c))
+		return;
+	inflateEnd(c->state);
+	free(c->state);
+	free(c);
+}
+
+struct coder *
+coder_gunzip(void)
+{
+	struct coder	*c;
+	z_stream	*z;
+	int		 key = CODING_GUNZIP << 16;
+
+	if ((c = idle_take(key)) != NULL) {
+		c->in_total = c->out_total = 0;
+		return c;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((z = calloc(1, sizeof(*z))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (inflateInit2(z, 15 + 16) != Z_OK) {
+		free(z);
+		free(c);
+		return NULL;
+	}
+	c->coding = CODING_GUNZIP;
+	c->run = inflate_run;
+	c->release = inflate_release;
+	c->state = z;
+	c->key = key;
+	return c;
+}
+
+/* Brotli ------------------------------------------------------------------- */
+
+#ifdef HAVE_BROTLI
+static int
+brotli_run(struct coder *c, const char **in, size_t *inlen, char **out,
+    size_t *outlen, int mode)
+{
+	BrotliEncoderState	*s = c->state;
+	const uint8_t		*ni = (const uint8_t *)*in;
+	uint8_t			*no = (uint8_t *)*out;
+	size_t			 ai = *inlen, ao = *outlen;
+	BrotliEncoderOperation	 op;
+
+	op = mode == CODER_FINISH ? BROTLI_OPERATION_FINISH :
+	    mode == CODER_FLUSH ? BROTLI_OPERATION_FLUSH :
+	    BROTLI_OPERATION_PROCESS;
+	/* a flush or finish completes only when all output fits */
+	if (!BrotliEncoderCompressStream(s, op, &ai, &ni, &ao, &no, NULL))
+		return CODER_ERROR;
+	c->in_total += *inlen - ai;
+	c->out_total += *outlen - ao;
+	*in = (const char *)ni;
+	*inlen = ai;
+	*out = (char *)no;
+	*outlen = ao;
+	if (mode == CODER_FINISH && BrotliEncoderIsFinished(s))
+		return CODER_END;
+	return CODER_OK;
+}
+
+static void
+brotli_release(struct coder *c)
+{
+	/* no reset in this libbrotli: a new state each time */
+	BrotliEncoderDestroyInstance(c->state);
+	free(c);
+}
+
+struct coder *
+coder_brotli(int level, int lgwin, int64_t size_hint)
+{
+	struct coder		*c;
+	BrotliEncoderState	*s;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((s = BrotliEncoderCreateInstance(NULL, NULL, NULL)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	BrotliEncoderSetParameter(s, BROTLI_PARAM_QUALITY, (uint32_t)level);
+	BrotliEncoderSetParameter(s, BROTLI_PARAM_LGWIN, (uint32_t)lgwin);
+	if (size_hint > 0 && size_hint < (1 << 30))
+		BrotliEncoderSetParameter(s, BROTLI_PARAM_SIZE_HINT,
+		    (uint32_t)size_hint);
+	c->coding = CODING_BR;
+	c->run = brotli_run;
+	c->release = brotli_release;
+	c->state = s;
+	return c;
+}
+#else
+struct coder *
+coder_brotli(int level, int lgwin, int64_t size_hint)
+{
+	return NULL;
+}
+#endif
+
+/* zstd --------------------------------------------------------------------- */
+
+#ifdef HAVE_ZSTD
+static int
+zstd_run(struct coder *c, const char **in, size_t *inlen, char **out,
+    size_t *outlen, int mode)
+{
+	ZSTD_inBuffer	ib = { *in, *inlen, 0 };
+	ZSTD_outBuffer	ob = { *out, *outlen, 0 };
+	size_t		left;
+
+	left = ZSTD_compressStream2(c->state, &ob, &ib,
+	    mode == CODER_FINISH ? ZSTD_e_end : mode == CODER_FLUSH ?
+	    ZSTD_e_flush : ZSTD_e_continue);
+	if (ZSTD_isError(left))
+		return CODER_ERROR;
+	*in += ib.pos;
+	*inlen -= ib.pos;
+	*out += ob.pos;
+	*outlen -= ob.pos;
+	c->in_total += ib.pos;
+	c->out_total += ob.pos;
+	if (mode == CODER_FINISH && left == 0 && *inlen == 0)
+		return CODER_END;
+	return CODER_OK;
+}
+
+static void
+zstd_release(struct coder *c)
+{
+	if (ZSTD_isError(ZSTD_CCtx_reset(c->state,
+	    ZSTD_reset_session_only)) || !idle_keep(c)) {
+		ZSTD_freeCCtx(c->state);
+		free(c);
+	}
+}
+
+struct coder *
+coder_zstd(int level, int64_t size_hint)
+{
+	struct coder	*c;
+	ZSTD_CCtx	*z;
+	int		 key = CODING_ZSTD << 16 | (level & 0xff) << 8;
+
+	if ((c = idle_take(key)) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return NULL;
+		if ((z = ZSTD_createCCtx()) == NULL) {
+			free(c);
+			return NULL;
+		}
+		c->coding = CODING_ZSTD;
+		c->run = zstd_run;
+		c->release = zstd_release;
+		c->state = z;
+		c->key = key;
+	}
+	c->in_total = c->out_total = 0;
+	z = c->state;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel,
+	    level)) || ZSTD_isError(ZSTD_CCtx_setParameter(z,
+	    ZSTD_c_checksumFlag, 1))) {
+		zstd_release(c);
+		return NULL;
+	}
+	if (size_hint >= 0)
+		ZSTD_CCtx_setPledgedSrcSize(z, (unsigned long long)size_hint);
+	return c;
+}
+#else
+struct coder *
+coder_zstd(int level, int64_t size_hint)
+{
+	return NULL;
+}
+#endif
+
+bool
+coder_available(enum coding coding)
+{
+	switch (coding) {
+	case CODING_GZIP:
+	case CODING_GUNZIP:
+		return true;
+#ifdef HAVE_BROTLI
+	case CODING_BR:
+		return true;
+#endif
+#ifdef HAVE_ZSTD
+	case CODING_ZSTD:
+		return true;
+#endif
+	default:
+		return false;
+	}
+}
