@@ -3,6 +3,10 @@
  * (gunzip), and Brotli and zstd when configure found them.  A deflate
  * state costs a few hundred kilobytes to set up, so idle ones are kept
  * per worker, by their parameters, and reset for the next response.
+ * A gzip body handed over whole (a file, a body in memory, a small
+ * proxied one that arrived at once) is coded in one call with
+ * libdeflate when configure found it: two to three times faster than
+ * zlib's streaming deflate at the same level.
  */
 #include "config.h"
 
@@ -10,6 +14,9 @@
 #include <string.h>
 #include <zlib.h>
 
+#ifdef HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 #ifdef HAVE_BROTLI
 #include <brotli/encode.h>
 #endif
@@ -67,13 +74,80 @@ zflush(int mode)
 
 /* gzip --------------------------------------------------------------------- */
 
+/* What a gzip coder keeps besides zlib's state. */
+struct gzip_state {
+	z_stream	 z;
+	bool		 used;		/* z needs a reset before reuse */
+	int		 level;
+	char		*pend;		/* one-shot output not yet handed out */
+	size_t		 pend_size, pend_pos, pend_len;
+	bool		 whole;		/* coded in one shot: END once drained */
+};
+
+#ifdef HAVE_LIBDEFLATE
+/* One compressor per level, per worker: they are costly to set up. */
+static struct libdeflate_compressor	*compressors[10];
+
+/* Codes all of in at once into g->pend; false to fall back to zlib. */
+static bool
+gzip_whole(struct gzip_state *g, const char *in, size_t len)
+{
+	struct libdeflate_compressor	*lc;
+	size_t				 bound, n;
+	char				*p;
+
+	if (g->level < 1 || g->level > 9)
+		return false;
+	if ((lc = compressors[g->level]) == NULL &&
+	    (lc = compressors[g->level] = libdeflate_alloc_compressor(
+	    g->level)) == NULL)
+		return false;
+	bound = libdeflate_gzip_compress_bound(lc, len);
+	if (bound > g->pend_size) {
+		if ((p = realloc(g->pend, bound)) == NULL)
+			return false;
+		g->pend = p;
+		g->pend_size = bound;
+	}
+	if ((n = libdeflate_gzip_compress(lc, in, len, g->pend, bound)) == 0)
+		return false;
+	g->pend_pos = 0;
+	g->pend_len = n;
+	g->whole = true;
+	return true;
+}
+#endif
+
 static int
 deflate_run(struct coder *c, const char **in, size_t *inlen, char **out,
     size_t *outlen, int mode)
 {
-	z_stream	*z = c->state;
-	size_t		 ai = *inlen, ao = *outlen;
-	int		 rc;
+	struct gzip_state	*g = c->state;
+	z_stream		*z = &g->z;
+	size_t			 ai = *inlen, ao = *outlen;
+	int			 rc;
+
+#ifdef HAVE_LIBDEFLATE
+	if (!g->used && !g->whole && mode == CODER_FINISH &&
+	    c->in_total == 0 && gzip_whole(g, *in, *inlen)) {
+		c->in_total = *inlen;
+		*in += *inlen;
+		*inlen = 0;
+	}
+#endif
+	if (g->whole) {
+		size_t	k = g->pend_len - g->pend_pos;
+
+		if (k > *outlen)
+			k = *outlen;
+		memcpy(*out, g->pend + g->pend_pos, k);
+		g->pend_pos += k;
+		*out += k;
+		*outlen -= k;
+		c->out_total += k;
+		return g->pend_pos == g->pend_len ? CODER_END : CODER_OK;
+	}
+	g->used = true;
 
 	z->next_in = (Bytef *)*in;
 	z->avail_in = (uInt)(ai > 0x40000000 ? 0x40000000 : ai);
@@ -98,20 +172,26 @@ deflate_run(struct coder *c, const char **in, size_t *inlen, char **out,
 static void
 deflate_release(struct coder *c)
 {
-	if (deflateReset(c->state) == Z_OK && idle_keep(c))
+	struct gzip_state	*g = c->state;
+	bool			 clean = !g->used || deflateReset(&g->z) == Z_OK;
+
+	g->used = g->whole = false;
+	g->pend_pos = g->pend_len = 0;
+	if (clean && idle_keep(c))
 		return;
-	deflateEnd(c->state);
-	free(c->state);
+	deflateEnd(&g->z);
+	free(g->pend);
+	free(g);
 	free(c);
 }
 
 struct coder *
 coder_gzip(int level, int wbits, int memlevel)
 {
-	struct coder	*c;
-	z_stream	*z;
-	int		 key = CODING_GZIP << 16 | level << 8 | wbits << 4 |
-			    memlevel;
+	struct coder		*c;
+	struct gzip_state	*g;
+	int			 key = CODING_GZIP << 16 | level << 8 |
+				    wbits << 4 | memlevel;
 
 	if ((c = idle_take(key)) != NULL) {
 		c->in_total = c->out_total = 0;
@@ -119,21 +199,22 @@ coder_gzip(int level, int wbits, int memlevel)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((z = calloc(1, sizeof(*z))) == NULL) {
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		free(c);
 		return NULL;
 	}
 	/* windowBits + 16: zlib writes the gzip header and trailer */
-	if (deflateInit2(z, level, Z_DEFLATED, wbits + 16, memlevel,
+	if (deflateInit2(&g->z, level, Z_DEFLATED, wbits + 16, memlevel,
 	    Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(z);
+		free(g);
 		free(c);
 		return NULL;
 	}
+	g->level = level;
 	c->coding = CODING_GZIP;
 	c->run = deflate_run;
 	c->release = deflate_release;
-	c->state = z;
+	c->state = g;
 	c->key = key;
 	return c;
 }

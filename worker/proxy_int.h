@@ -102,7 +102,8 @@ struct proxy_ctx {
 	bool			 client_chunked;
 	bool			 resp_done;	/* upstream body complete */
 	bool			 upstream_eof;
-	bool			 trailer_done;	/* "0\r\n\r\n" queued */
+	bool			 trailer_done;	/* "0\r\n\r\n" written */
+	size_t			 trailer_sent;	/* of its 5 bytes */
 	bool			 head_out;	/* client head fully written */
 	char			*chead;		/* client head */
 	size_t			 chead_len, chead_sent;
@@ -118,7 +119,9 @@ struct proxy_ctx {
 	/* a coded body (gzip and kin, r->coder): raw bytes not yet coded */
 	const char		*zin;
 	size_t			 zlen;
-	char			*zbuf;		/* bsize bytes, for reads */
+	char			*zbuf;		/* for reads */
+	size_t			 zbuf_size;
+	bool			 zgather;	/* a small body: read it whole */
 	bool			 zdirty;	/* coded since the last flush */
 	bool			 zflush;	/* a flush is under way */
 	bool			 coded_done;	/* the coder has ended */

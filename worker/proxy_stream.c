@@ -24,6 +24,9 @@
 
 #define MAX_IOV		64
 #define SPILL_CHUNK	16384
+/* A coded body up to this long is read whole when it is all there: one
+ * call then codes it, much faster than streaming (libdeflate). */
+#define ZGATHER_MAX	65536
 
 static const char	last_chunk[] = "0\r\n\r\n";
 
@@ -327,6 +330,32 @@ read_upstream_coded(struct proxy_ctx *p)
 	ssize_t		 n, kept;
 	int		 rc;
 
+	/* a small body that is all there is coded in one go */
+	while (p->zgather) {
+		if (p->resp_done || !uc->readable) {
+			p->zgather = false;
+			break;
+		}
+		n = conn_recv(uc, p->zbuf + p->zlen, p->zbuf_size - p->zlen);
+		if (n == IO_AGAIN) {
+			p->zgather = false;
+			break;
+		}
+		if (n == IO_ERROR) {
+			proxy_log(p, LOG_ERR, "recv() failed", errno);
+			return -1;
+		}
+		if (n == 0) {
+			if (upstream_eof(p) == -1)
+				return -1;
+			p->zgather = false;
+			break;
+		}
+		p->received += (uint64_t)n;
+		kept = deframe(p, p->zbuf + p->zlen, (size_t)n);
+		p->zlen += (size_t)kept;
+		p->zdirty = p->zlen > 0;
+	}
 	for (;;) {
 		if ((rc = code_pending(p)) == -1)
 			return -1;
@@ -338,9 +367,12 @@ read_upstream_coded(struct proxy_ctx *p)
 			p->zflush = true;
 			continue;
 		}
-		if (p->zbuf == NULL && (p->zbuf = buf_get(p->bsize)) == NULL)
-			return -1;
-		n = conn_recv(uc, p->zbuf, p->bsize);
+		if (p->zbuf == NULL) {
+			if ((p->zbuf = buf_get(p->bsize)) == NULL)
+				return -1;
+			p->zbuf_size = p->bsize;
+		}
+		n = conn_recv(uc, p->zbuf, p->zbuf_size);
 		if (n == IO_AGAIN) {
 			if (!p->zdirty)
 				break;
@@ -458,6 +490,14 @@ read_upstream(struct proxy_ctx *p)
 
 /* Client side ------------------------------------------------------------------- */
 
+/* Whether the body is complete and only the last chunk is left to add. */
+static bool
+last_chunk_due(const struct proxy_ctx *p)
+{
+	return p->client_chunked && !p->trailer_done && p->resp_done &&
+	    (p->r->coder == NULL || p->coded_done) && p->temp_w == p->temp_r;
+}
+
 /* Gathers what is ready for the client; returns the iovec count. */
 static int
 gather(struct proxy_ctx *p, struct iovec *iov)
@@ -483,6 +523,11 @@ gather(struct proxy_ctx *p, struct iovec *iov)
 			iov[n].iov_base = (char *)"\r\n" + b->tail_sent;
 			iov[n++].iov_len = 2 - b->tail_sent;
 		}
+	}
+	/* the last chunk in the same write as the data before it */
+	if (i == p->bcount && last_chunk_due(p)) {
+		iov[n].iov_base = (char *)last_chunk + p->trailer_sent;
+		iov[n++].iov_len = sizeof(last_chunk) - 1 - p->trailer_sent;
 	}
 	return n;
 }
@@ -522,6 +567,12 @@ consume(struct proxy_ctx *p, size_t w)
 		p->bhead = (p->bhead + 1) % p->nbufs;
 		p->bcount--;
 	}
+	if (w > 0 && p->bcount == 0 && last_chunk_due(p)) {
+		p->trailer_sent += take(&w, sizeof(last_chunk) - 1 -
+		    p->trailer_sent);
+		if (p->trailer_sent == sizeof(last_chunk) - 1)
+			p->trailer_done = true;
+	}
 }
 
 /* Writes what is ready; -1 when the client is gone. */
@@ -547,21 +598,6 @@ write_client(struct proxy_ctx *p)
 		}
 		p->r->bytes_sent += (uint64_t)w;
 		consume(p, (size_t)w);
-	}
-	if (p->chead_sent == p->chead_len && p->bcount == 0 &&
-	    p->temp_w == p->temp_r && p->resp_done && p->client_chunked &&
-	    !p->trailer_done && c->writable) {
-		w = conn_send(c, last_chunk, sizeof(last_chunk) - 1);
-		if (w == (ssize_t)sizeof(last_chunk) - 1) {
-			p->trailer_done = true;
-			p->r->bytes_sent += (uint64_t)w;
-		} else if (w == IO_ERROR)
-			return -1;
-		/* a partial 5-byte write is as good as lost: close after */
-		else if (w > 0) {
-			p->trailer_done = true;
-			p->r->close_after = true;
-		}
 	}
 	return 0;
 }
@@ -646,6 +682,12 @@ pump(struct proxy_ctx *p)
 		/* anything that moved: refilling from the file counts too */
 		uint64_t	before = moved(p);
 
+		/* a coded body: code first, so the head does not go alone */
+		if (rounds == 0 && p->r->coder != NULL && p->chead_sent == 0 &&
+		    p->uc != NULL && read_upstream(p) == -1) {
+			abort_stream(p);
+			return;
+		}
 		if (write_client(p) == -1) {
 			abort_stream(p);
 			return;
@@ -745,9 +787,27 @@ proxy_stream_free(struct proxy_ctx *p)
 		buf_put(p->tbuf, p->bsize);
 	p->tbuf = NULL;
 	if (p->zbuf != NULL)
-		buf_put(p->zbuf, p->bsize);
+		buf_put(p->zbuf, p->zbuf_size);
 	p->zbuf = NULL;
 	p->zlen = 0;
+}
+
+/* A coded body of a small known length is gathered whole first (what
+ * came with the head is in zin). */
+static int
+start_gather(struct proxy_ctx *p)
+{
+	if (p->resp_chunked || p->resp_length <= 0 ||
+	    p->resp_length > ZGATHER_MAX)
+		return 0;
+	if ((p->zbuf = buf_get(ZGATHER_MAX)) == NULL)
+		return -1;
+	p->zbuf_size = ZGATHER_MAX;
+	if (p->zlen > 0)
+		memcpy(p->zbuf, p->zin, p->zlen);
+	p->zin = p->zbuf;
+	p->zgather = true;
+	return 0;
 }
 
 void
@@ -809,6 +869,10 @@ proxy_stream_start(struct proxy_ctx *p)
 			p->zdirty = kept > 0;
 			b->data = NULL;
 			b->start = b->end = 0;
+			if (start_gather(p) == -1) {
+				proxy_fail(p, 500);
+				return;
+			}
 		} else if (kept > 0)
 			ring_commit(p, b);
 		else
@@ -816,6 +880,10 @@ proxy_stream_start(struct proxy_ctx *p)
 	} else if (p->resp_no_body || (p->resp_length == 0 &&
 	    !p->resp_chunked))
 		p->resp_done = true;
+	else if (r->coder != NULL && start_gather(p) == -1) {
+		proxy_fail(p, 500);
+		return;
+	}
 	if (p->resp_no_body)
 		p->resp_done = true;
 	http_conn_set_writing(r);

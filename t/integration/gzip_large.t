@@ -75,7 +75,7 @@ with open(t.path("html/files/big.txt"), "wb") as f:
     for b in BLOCKS:
         f.write(b)
 t.start()
-w = t.worker_pids()[0]
+w = t.wait_workers(1)[0]
 
 
 def dechunk_inflate(sock, first):
