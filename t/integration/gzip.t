@@ -163,6 +163,39 @@ r = get("/echo/x?be_len=1000&be_header=Content-Type:text/plain", AE,
 ok(not coded(r), "HTTP/1.0 client with the default gzip_http_version 1.1: "
    "not coded")
 
+# -- streaming: what arrived before the upstream paused reaches the client
+import socket
+import time
+s = socket.create_connection(("127.0.0.1", t.port("A")))
+s.sendall(b"GET /echo/x?be_len=200000&be_part=50000&be_pause=2&be_mode=chunked"
+          b"&be_header=Content-Type:text/plain HTTP/1.1\r\nHost: localhost\r\n"
+          b"Accept-Encoding: gzip\r\n\r\n")
+s.settimeout(0.2)
+got = b""
+end = time.monotonic() + 1.2
+while time.monotonic() < end:
+    try:
+        got += s.recv(65536)
+    except socket.timeout:
+        pass
+head, _, body = got.partition(b"\r\n\r\n")
+plain = b""
+try:
+    d = zlib.decompressobj(16 + 15)
+    while body:
+        line, _, rest = body.partition(b"\r\n")
+        size = int(line, 16)
+        plain += d.decompress(rest[:size])
+        body = rest[size + 2:]
+except (ValueError, zlib.error):
+    pass
+# (nginx holds them until its buffers fill: usher only)
+ok(FLAVOR != "usher" or
+   len(plain) >= 50000 and plain == pattern(200000)[:len(plain)],
+   "streaming: the 50000 bytes sent before a 2 s pause are decodable "
+   "before it ends (%d)" % len(plain))
+s.close()
+
 # -- Accept-Encoding
 cases = [
     (None, False), ("gzip", True), ("GZIP", True),
