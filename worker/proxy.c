@@ -21,6 +21,7 @@
 #include "http_conf.h"
 #include "proxy.h"
 #include "proxy_int.h"
+#include "tls_client.h"
 #include "upstream.h"
 #include "upstream_keepalive.h"
 #include "buf.h"
@@ -36,23 +37,24 @@ proxy_log(struct proxy_ctx *p, int level, const char *what, int err)
 {
 	struct request	*r = p->r;
 	char		 client[ADDR_STRLEN];
+	const char	*scheme = p->https ? "https" : "http";
 
 	addr_format(&r->conn->peer, client, sizeof(client), false);
 	if (err)
 		log_conn(level, r->conn->number, "%s (%d: %s) while %s, "
 		    "client: %s, server: %.*s, request: \"%.*s\", upstream: "
-		    "\"http://%s%.*s\", host: \"%.*s\"", what, err,
+		    "\"%s://%s%.*s\", host: \"%.*s\"", what, err,
 		    strerror(err), p->doing, client, (int)p->server_name.len,
 		    p->server_name.data, (int)r->request_line.len,
-		    r->request_line.data, p->peer ? p->peer->name : "?",
+		    r->request_line.data, scheme, p->peer ? p->peer->name : "?",
 		    (int)p->uri.len, p->uri.data, (int)r->host.len,
 		    r->host.data);
 	else
 		log_conn(level, r->conn->number, "%s while %s, client: %s, "
 		    "server: %.*s, request: \"%.*s\", upstream: "
-		    "\"http://%s%.*s\", host: \"%.*s\"", what, p->doing, client,
+		    "\"%s://%s%.*s\", host: \"%.*s\"", what, p->doing, client,
 		    (int)p->server_name.len, p->server_name.data,
-		    (int)r->request_line.len, r->request_line.data,
+		    (int)r->request_line.len, r->request_line.data, scheme,
 		    p->peer ? p->peer->name : "?", (int)p->uri.len,
 		    p->uri.data, (int)r->host.len, r->host.data);
 }
@@ -195,6 +197,34 @@ on_upstream_timeout(struct timer *t)
 	proxy_next(p, PROXY_NEXT_TIMEOUT, 504);
 }
 
+/* A pooled connection serves us if it speaks the same TLS, or none. */
+static bool
+conn_fits(const struct conn *c, const void *arg)
+{
+	const struct proxy_ctx	*p = arg;
+
+	return tls_client_fits(c, p->https ? p->pl->ssl.ctx : NULL,
+	    p->ssl_name.data, p->ssl_name.len);
+}
+
+/* proxy_ssl_name (default $proxy_host) without its port, once. */
+static int
+eval_ssl_name(struct proxy_ctx *p)
+{
+	struct str	v;
+
+	if (p->ssl_name.data != NULL)
+		return 0;
+	if (p->pl->ssl.name != NULL) {
+		if (cvalue_eval(p->r, p->pl->ssl.name, &v) == -1)
+			return -1;
+	} else
+		v = p->host;
+	p->ssl_name.data = v.data != NULL ? v.data : "";
+	p->ssl_name.len = tls_client_name_len(v.data, v.len);
+	return 0;
+}
+
 static void
 connect_peer(struct proxy_ctx *p)
 {
@@ -216,7 +246,12 @@ connect_peer(struct proxy_ctx *p)
 	p->head_len = 0;
 	p->received = 0;
 	p->doing = "connecting to upstream";
-	if (!p->retry_fresh && (c = keepalive_get(p->up, p->peer)) != NULL) {
+	if (p->https && eval_ssl_name(p) == -1) {
+		proxy_fail(p, 500);
+		return;
+	}
+	if (!p->retry_fresh &&
+	    (c = keepalive_get(p->up, p->peer, conn_fits, p)) != NULL) {
 		p->reused = true;
 		p->uc = c;
 		c->data = p;
@@ -285,6 +320,45 @@ proxy_start_try(struct proxy_ctx *p)
 	connect_peer(p);
 }
 
+/* TLS ---------------------------------------------------------------------- */
+
+static void
+handshake(struct proxy_ctx *p)
+{
+	struct conn	*c = p->uc;
+	char		 why[1024];
+	int		 rc, err;
+
+	rc = tls_client_handshake(c, why, sizeof(why), &err);
+	if (rc == TLS_CLIENT_AGAIN)
+		return;		/* still under proxy_connect_timeout */
+	if (rc == TLS_CLIENT_ERROR) {
+		proxy_log(p, LOG_ERR, why, err);
+		proxy_next(p, PROXY_NEXT_ERROR, 502);
+		return;
+	}
+	/* $upstream_connect_time covers the handshake, as in nginx */
+	cur_try(p)->connect_ms = clock_now.mono_ms;
+	p->state = PROXY_SEND;
+	on_upstream_write(c);
+}
+
+static void
+start_tls(struct proxy_ctx *p)
+{
+	struct proxy_ssl	*s = &p->pl->ssl;
+
+	p->doing = "SSL handshaking to upstream";
+	p->state = PROXY_HANDSHAKE;
+	if (tls_client_start(p->uc, s->ctx, p->ssl_name.data, p->ssl_name.len,
+	    s->server_name) == -1) {
+		proxy_log(p, LOG_ALERT, "cannot start SSL to upstream", 0);
+		proxy_next(p, PROXY_NEXT_ERROR, 502);
+		return;
+	}
+	handshake(p);
+}
+
 /* Sending the request ------------------------------------------------------ */
 
 static void
@@ -310,8 +384,16 @@ on_upstream_write(struct conn *c)
 			proxy_next(p, PROXY_NEXT_ERROR, 502);
 			return;
 		}
+		if (p->https) {
+			start_tls(p);
+			return;
+		}
 		cur_try(p)->connect_ms = clock_now.mono_ms;
 		p->state = PROXY_SEND;
+	}
+	if (p->state == PROXY_HANDSHAKE) {
+		handshake(p);
+		return;
 	}
 	if (p->state != PROXY_SEND)
 		return;
@@ -455,6 +537,10 @@ on_upstream_read(struct conn *c)
 		return;
 	if (p->state == PROXY_STREAM || p->state == PROXY_TUNNEL) {
 		proxy_stream_upstream_readable(p);
+		return;
+	}
+	if (p->state == PROXY_HANDSHAKE) {
+		handshake(p);
 		return;
 	}
 	if (p->state != PROXY_HEAD) {

@@ -103,6 +103,7 @@ proxy_loc_init(struct proxy_loc *p)
 	p->ignore_headers = CONF_UNSET;
 	p->redirect_mode = CONF_UNSET;
 	p->intercept_errors = CONF_UNSET;
+	proxy_ssl_init(&p->ssl);
 }
 
 static bool
@@ -134,8 +135,12 @@ set_proxy_pass(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (strncasecmp(s, "http://", 7) == 0)
 		skip = 7;
 	else if (strncasecmp(s, "https://", 8) == 0) {
-		conf_error(cf, "https upstreams are not supported yet");
-		return -1;
+		skip = 8;
+		p->https = true;
+	} else if (has_vars(url) && s[0] == '$') {
+		/* the scheme is known per request: keep a context ready */
+		skip = 0;
+		p->https = true;
 	} else {
 		conf_error(cf, "invalid URL prefix in \"%s\"", s);
 		return -1;
@@ -176,8 +181,8 @@ set_proxy_pass(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		p->port.data = (char *)colon + 1;
 		p->port.len = (size_t)(he - colon - 1);
 	} else {
-		p->port.data = "80";
-		p->port.len = 2;
+		p->port.data = p->https ? "443" : "80";
+		p->port.len = p->https ? 3 : 2;
 	}
 	if (he < end) {
 		/* the socket form keeps ':' before its URI */
@@ -195,7 +200,7 @@ set_proxy_pass(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		}
 	}
 	p->location = l->name;
-	p->upstream = upstream_add(cf, &name, true);
+	p->upstream = upstream_add_port(cf, &name, true, p->https ? 443 : 80);
 	return p->upstream == NULL ? -1 : 0;
 }
 
@@ -343,6 +348,9 @@ proxy_loc_merge(struct conf *cf, struct http_loc *cl, const struct http_loc *pl)
 		    PROXY_REDIRECT_DEFAULT : p->redirect_mode;
 		c->redirects = p->redirects;
 	}
+	proxy_ssl_merge(&c->ssl, &p->ssl);
+	if (c->pass && c->https && proxy_ssl_build(cf, c) == -1)
+		return -1;
 	if (c->next_upstream & PROXY_NEXT_OFF)
 		c->next_upstream = PROXY_NEXT_OFF;
 	if (c->buffer_size < 1024) {

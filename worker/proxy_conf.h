@@ -11,6 +11,7 @@
 
 #include "../common/array.h"
 #include "../common/str.h"
+#include "proxy_ssl.h"
 
 struct cvalue;
 struct upstream;
@@ -66,7 +67,7 @@ struct proxy_loc {
 	struct str		 port;		/* $proxy_port */
 	struct str		 uri;		/* URI part, if has_uri */
 	bool			 has_uri;
-	bool			 https;
+	bool			 https;	/* or variables: may be */
 	struct str		 location;	/* the location's prefix */
 	const char		*file;
 	unsigned		 line;
@@ -97,6 +98,7 @@ struct proxy_loc {
 	int			 redirect_mode;
 	struct array		*redirects;	/* struct proxy_redirect */
 	int			 intercept_errors;
+	struct proxy_ssl	 ssl;		/* proxy_ssl_* */
 };
 
 extern const struct conf_cmd	proxy_cmds[];

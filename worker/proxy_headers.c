@@ -171,12 +171,17 @@ resolve_dynamic(struct proxy_ctx *p)
 
 	if (cvalue_eval(r, p->pl->url, &url) == -1)
 		return 500;
-	if (url.len < 7 || strncasecmp(url.data, "http://", 7) != 0) {
+	if (url.len >= 7 && strncasecmp(url.data, "http://", 7) == 0)
+		s = url.data + 7;
+	else if (url.len >= 8 && strncasecmp(url.data, "https://", 8) == 0 &&
+	    p->pl->ssl.ctx != NULL) {
+		s = url.data + 8;
+		p->https = true;
+	} else {
 		log_conn(LOG_ERR, r->conn->number, "invalid URL prefix in "
 		    "\"%.*s\"", (int)url.len, url.data);
 		return 500;
 	}
-	s = url.data + 7;
 	e = url.data + url.len;
 	slash = memchr(s, '/', (size_t)(e - s));
 	host.data = (char *)s;
@@ -189,12 +194,12 @@ resolve_dynamic(struct proxy_ctx *p)
 		p->port.data = (char *)colon + 1;
 		p->port.len = (size_t)(s + host.len - colon - 1);
 	} else {
-		p->port.data = "80";
-		p->port.len = 2;
+		p->port.data = p->https ? "443" : "80";
+		p->port.len = p->https ? 3 : 2;
 	}
 	if ((p->up = find_upstream(r, &host)) == NULL) {
-		if (addr_parse(&a, host.data, host.len, 80, false, err,
-		    sizeof(err)) == -1) {
+		if (addr_parse(&a, host.data, host.len, p->https ? 443 : 80,
+		    false, err, sizeof(err)) == -1) {
 			log_conn(LOG_ERR, r->conn->number, "no resolver defined "
 			    "to resolve %.*s", (int)host.len, host.data);
 			return 502;
@@ -232,6 +237,7 @@ proxy_resolve_target(struct proxy_ctx *p)
 		return 0;
 	}
 	p->up = pl->upstream;
+	p->https = pl->https;
 	p->host = pl->host;
 	p->port = pl->port;
 	if (pl->has_uri && r->uri.len >= pl->location.len &&
@@ -447,11 +453,35 @@ proxy_iov_consume(struct iovec *iov, int *first, int n, size_t done)
 		(*first)++;
 }
 
+/* A body spooled to a file, under TLS: read and encrypted in pieces. */
+static ssize_t
+send_file_tls(struct proxy_ctx *p)
+{
+	char	buf[16384];
+	size_t	want = sizeof(buf);
+	ssize_t	n;
+
+	if ((int64_t)want > p->file_left)
+		want = (size_t)p->file_left;
+	/* a retried write sends the same bytes again from the same offset */
+	n = pread(p->file_fd, buf, want, p->file_off);
+	if (n <= 0)
+		return IO_ERROR;
+	n = conn_send(p->uc, buf, (size_t)n);
+	if (n > 0) {
+		p->file_off += n;
+		p->file_left -= n;
+	}
+	return n == 0 ? IO_AGAIN : n;
+}
+
 ssize_t
 proxy_send_file_body(struct proxy_ctx *p)
 {
 	ssize_t	n;
 
+	if (p->uc->tls != NULL)
+		return send_file_tls(p);
 	n = sendfile(p->uc->io.fd, p->file_fd, &p->file_off,
 	    (size_t)(p->file_left > (1 << 30) ? (1 << 30) : p->file_left));
 	if (n > 0) {

@@ -29,7 +29,8 @@ enum proxy_state {
 	PROXY_SEND,
 	PROXY_HEAD,
 	PROXY_STREAM,
-	PROXY_TUNNEL
+	PROXY_TUNNEL,
+	PROXY_HANDSHAKE		/* TLS, after the connect */
 };
 
 /* One try, for the $upstream_* variables. */
@@ -70,6 +71,8 @@ struct proxy_ctx {
 	uint64_t		 sent, received;
 	const char		*doing;		/* for the error log */
 	int			 state;		/* enum proxy_state */
+	bool			 https;		/* this request's upstream */
+	struct str		 ssl_name;	/* proxy_ssl_name, no port */
 
 	/* the target */
 	struct str		 host;		/* $proxy_host */

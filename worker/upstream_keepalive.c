@@ -100,6 +100,19 @@ drop(struct conn *c)
 static void
 on_idle_event(struct conn *c)
 {
+	char	b;
+
+	/* TLS: a record with no data for us (a late session ticket) is
+	 * no reason to drop; reading it tells */
+	if (c->tls != NULL && !c->peer_closed && c->readable &&
+	    conn_recv(c, &b, 1) == IO_AGAIN)
+		return;
+	drop(c);
+}
+
+static void
+on_idle_shutdown(struct conn *c)
+{
 	drop(c);
 }
 
@@ -110,7 +123,8 @@ on_idle_timeout(struct timer *t)
 }
 
 struct conn *
-keepalive_get(struct upstream *up, struct upstream_peer *peer)
+keepalive_get(struct upstream *up, struct upstream_peer *peer,
+    bool (*fits)(const struct conn *, const void *), const void *arg)
 {
 	struct pool_list	*l;
 	struct idle		*i;
@@ -119,7 +133,7 @@ keepalive_get(struct upstream *up, struct upstream_peer *peer)
 	if (up->keepalive <= 0 || (l = list_of(up)) == NULL)
 		return NULL;
 	for (i = l->head; i != NULL; i = i->next) {
-		if (i->peer != peer)
+		if (i->peer != peer || !fits(i->c, arg))
 			continue;
 		c = i->c;
 		unlink_idle(l, i);
@@ -168,7 +182,7 @@ keepalive_put(struct upstream *up, struct upstream_peer *peer, struct conn *c)
 	c->data = i;
 	c->on_read = on_idle_event;
 	c->on_write = NULL;
-	c->on_shutdown = on_idle_event;
+	c->on_shutdown = on_idle_shutdown;
 	c->idle = true;
 	c->timer.fn = on_idle_timeout;
 	timer_set(&c->timer, (uint64_t)up->keepalive_timeout);

@@ -11,8 +11,13 @@ struct conn;
 struct upstream;
 struct upstream_peer;
 
-/* An idle connection to peer, taken out of the pool; NULL if none. */
-struct conn	*keepalive_get(struct upstream *, struct upstream_peer *);
+/*
+ * An idle connection to peer that fits (a TLS one carries its context and
+ * name), taken out of the pool; NULL if none.
+ */
+struct conn	*keepalive_get(struct upstream *, struct upstream_peer *,
+		    bool (*fits)(const struct conn *, const void *),
+		    const void *arg);
 /*
  * Parks c (its request finished cleanly) for reuse; closes it when the
  * upstream keeps no connections or the pool is full (the oldest goes).

@@ -25,6 +25,7 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	rewrite_cmds,
 	access_log_cmds,
 	proxy_cmds,
+	proxy_ssl_cmds,
 	upstream_cmds,
 	static_cmds,
 	map_cmds,
