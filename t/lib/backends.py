@@ -5,6 +5,10 @@ library only, one thread per connection, loopback (or a unix socket).
   EchoBackend(port, name)  an HTTP/1.1 origin that answers with a JSON
                            description of the request it received, or as
                            the request tells it to (see below)
+  TlsEchoBackend(port, name, cert, key, client_ca=None)
+                           the same over TLS (the ssl module), counting
+                           handshakes, resumed sessions, the SNI names and
+                           the client certificates it saw (see the class)
   Blackhole(port, accept)  a port that never answers: accept=False listens
                            with a full accept queue, so connects time out;
                            accept=True accepts and reads but never writes
@@ -77,12 +81,13 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
 import urllib.parse
 
-__all__ = ["EchoBackend", "Blackhole", "refusing_port", "pattern",
+__all__ = ["EchoBackend", "TlsEchoBackend", "Blackhole", "refusing_port", "pattern",
            "pattern_slice", "pattern_sha256", "stream_request",
            "StreamResult", "ws_frame", "ws_handshake", "WsClient",
            "worker_rss_kb", "WS_GUID", "echo_of", "echo_header",
@@ -776,6 +781,84 @@ class EchoBackend:
 
 
 # ---------------------------------------------------------------- others
+
+class TlsEchoBackend(EchoBackend):
+    """EchoBackend over TLS.  cert and key: its certificate (PEM files);
+    client_ca: require a client certificate signed by that CA; protocols:
+    (min, max) ssl.TLSVersion, default TLS 1.2 to 1.3.  Handshakes happen
+    in each connection's thread, within handshake_timeout seconds.
+
+    Counters (reset() zeroes them with the rest): handshakes (completed),
+    failed_handshakes, reused (handshakes that resumed a session), sni
+    [the server name each completed handshake received, or None],
+    client_cns [the client certificate's CN per handshake, or None],
+    versions [the protocol of each handshake, "TLSv1.3"...]."""
+
+    def __init__(self, port, name=None, cert=None, key=None, client_ca=None,
+                 protocols=None, host="127.0.0.1"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        lo, hi = protocols or (ssl.TLSVersion.TLSv1_2,
+                               ssl.TLSVersion.TLSv1_3)
+        ctx.minimum_version, ctx.maximum_version = lo, hi
+        if client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_ca)
+        ctx.sni_callback = self._on_sni
+        self.ctx = ctx
+        self.handshake_timeout = 5.0
+        self._tls_local = threading.local()
+        super().__init__(port, name, host=host)
+
+    def reset(self):
+        super().reset()
+        with self._lock:
+            self.handshakes = 0
+            self.failed_handshakes = 0
+            self.reused = 0
+            self.sni = []
+            self.client_cns = []
+            self.versions = []
+
+    def _on_sni(self, sslobj, name, ctx):
+        self._tls_local.sni = name
+
+    def _serve(self, s, cn, peer):
+        self._tls_local.sni = None
+        try:
+            s.settimeout(self.handshake_timeout)
+            ts = self.ctx.wrap_socket(s, server_side=True)
+        except (OSError, ValueError) as e:
+            if os.environ.get("BACKEND_DEBUG"):
+                import sys
+                sys.stderr.write("backend %s conn %d: handshake: %s\n" % (
+                    self.name, cn, e))
+            with self._lock:
+                self.failed_handshakes += 1
+                self.open -= 1
+                self._socks.discard(s)
+            try:
+                s.close()
+            except OSError:
+                pass
+            return
+        cert = ts.getpeercert()
+        client_cn = None
+        for rdn in (cert or {}).get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    client_cn = v
+        with self._lock:
+            self.handshakes += 1
+            self.reused += bool(ts.session_reused)
+            self.sni.append(self._tls_local.sni)
+            self.client_cns.append(client_cn)
+            self.versions.append(ts.version())
+            self._socks.discard(s)
+            self._socks.add(ts)
+        ts.settimeout(None)
+        super()._serve(ts, cn, peer)
+
 
 class Blackhole:
     """A port that never answers.  accept=False: a listener whose accept
