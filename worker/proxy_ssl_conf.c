@@ -20,6 +20,7 @@
 #include "proxy_ssl.h"
 #include "tls.h"
 #include "tls_client.h"
+#include "upstream.h"
 #include "vars.h"
 
 #define PSSL(f)		LOC(proxy.ssl.f)
@@ -409,7 +410,13 @@ build_ctx(struct conf *cf, const struct proxy_ssl *s,
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION;
+	/*
+	 * An upstream that closes without close_notify ends a response
+	 * framed by the close: that is the end of the stream, as nginx
+	 * takes it, not an error
+	 */
+	opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF;
 	if (!(s->protocols & TLS_PROTO_TLSv1))
 		opts |= SSL_OP_NO_TLSv1;
 	if (!(s->protocols & TLS_PROTO_TLSv1_1))
@@ -445,6 +452,27 @@ build_ctx(struct conf *cf, const struct proxy_ssl *s,
 	return ctx;
 }
 
+/*
+ * Health checks of an upstream reached over https speak TLS too, with the
+ * settings of the first location that names it (a name with variables
+ * gives way to the upstream's).
+ */
+static void
+mark_upstream(struct proxy_loc *pl)
+{
+	struct upstream		*u = pl->upstream;
+	const struct str	*n = &pl->host;
+
+	if (u == NULL || u->tls_ctx != NULL)
+		return;
+	if (pl->ssl.name != NULL && !pl->ssl.name->dynamic)
+		n = &pl->ssl.name->literal;
+	u->tls_ctx = pl->ssl.ctx;
+	u->tls_name.data = n->data;
+	u->tls_name.len = tls_client_name_len(n->data, n->len);
+	u->tls_sni = pl->ssl.server_name;
+}
+
 int
 proxy_ssl_build(struct conf *cf, struct proxy_loc *pl)
 {
@@ -460,6 +488,7 @@ proxy_ssl_build(struct conf *cf, struct proxy_loc *pl)
 	for (b = cache.list; b != NULL; b = b->next)
 		if (same_ctx(b->s, s)) {
 			s->ctx = b->ctx;
+			mark_upstream(pl);
 			return 0;
 		}
 	if ((b = pool_calloc(cf->pool, sizeof(*b))) == NULL)
@@ -470,5 +499,6 @@ proxy_ssl_build(struct conf *cf, struct proxy_loc *pl)
 	b->ctx = s->ctx;
 	b->next = cache.list;
 	cache.list = b;
+	mark_upstream(pl);
 	return 0;
 }

@@ -184,9 +184,9 @@ ip_literal(const char *name, size_t len, char *out, size_t size)
 	    inet_pton(AF_INET6, out, bin) == 1;
 }
 
-int
-tls_client_start(struct conn *c, void *vctx, const char *name, size_t len,
-    bool sni)
+void *
+tls_client_new(void *vctx, int fd, const struct addr *peer, const char *name,
+    size_t len, bool sni)
 {
 	SSL_CTX			*ctx = vctx;
 	SSL			*ssl;
@@ -195,19 +195,19 @@ tls_client_start(struct conn *c, void *vctx, const char *name, size_t len,
 	bool			 is_ip = ip_literal(name, len, ip, sizeof(ip));
 
 	if ((ssl = SSL_new(ctx)) == NULL)
-		return -1;
+		return NULL;
 	if ((ci = malloc(sizeof(*ci) + len + 1)) == NULL ||
 	    SSL_set_ex_data(ssl, ssl_index, ci) != 1) {
 		free(ci);
 		SSL_free(ssl);
-		return -1;
+		return NULL;
 	}
 	memcpy(ci->name, name, len);
 	ci->name[len] = '\0';
 	ci->name_len = len;
 	ci->entry = NULL;
 	if (SSL_CTX_get_session_cache_mode(ctx) & SSL_SESS_CACHE_CLIENT) {
-		ci->entry = sess_slot(ctx, &c->peer, name, len);
+		ci->entry = sess_slot(ctx, peer, name, len);
 		if (ci->entry != NULL && ci->entry->sess != NULL)
 			SSL_set_session(ssl, ci->entry->sess);
 	}
@@ -224,18 +224,30 @@ tls_client_start(struct conn *c, void *vctx, const char *name, size_t len,
 		    X509_VERIFY_PARAM_set1_host(vp, ci->name, len) != 1)
 			goto fail;
 	}
-	if (SSL_set_fd(ssl, c->io.fd) != 1)
+	if (SSL_set_fd(ssl, fd) != 1)
 		goto fail;
-	SSL_set_app_data(ssl, c);
 	SSL_set_connect_state(ssl);
+	return ssl;
+fail:
+	ERR_clear_error();
+	SSL_free(ssl);
+	return NULL;
+}
+
+int
+tls_client_start(struct conn *c, void *ctx, const char *name, size_t len,
+    bool sni)
+{
+	SSL	*ssl;
+
+	if ((ssl = tls_client_new(ctx, c->io.fd, &c->peer, name, len, sni)) ==
+	    NULL)
+		return -1;
+	SSL_set_app_data(ssl, c);
 	c->tls = ssl;
 	/* tls.c's look for plain HTTP is for clients of ours only */
 	c->tls_checked = true;
 	return 0;
-fail:
-	ERR_clear_error();
-	SSL_free(ssl);
-	return -1;
 }
 
 /* The queued OpenSSL errors, ':'-joined as nginx shows them. */
@@ -259,9 +271,9 @@ ssl_errors(char *buf, size_t size)
 }
 
 int
-tls_client_handshake(struct conn *c, char *why, size_t size, int *err)
+tls_client_step(void *vssl, bool *want_read, char *why, size_t size, int *err)
 {
-	SSL			*ssl = c->tls;
+	SSL			*ssl = vssl;
 	struct client_info	*ci = SSL_get_ex_data(ssl, ssl_index);
 	char			 text[512];
 	long			 vr;
@@ -274,12 +286,8 @@ tls_client_handshake(struct conn *c, char *why, size_t size, int *err)
 	if (n == 1)
 		return TLS_CLIENT_DONE;
 	e = SSL_get_error(ssl, n);
-	if (e == SSL_ERROR_WANT_READ) {
-		c->readable = false;
-		return TLS_CLIENT_AGAIN;
-	}
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->writable = false;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		*want_read = e == SSL_ERROR_WANT_READ;
 		return TLS_CLIENT_AGAIN;
 	}
 	vr = SSL_get_verify_result(ssl);
@@ -299,8 +307,24 @@ tls_client_handshake(struct conn *c, char *why, size_t size, int *err)
 		    text);
 	}
 	ERR_clear_error();
-	c->readable = c->writable = false;
 	return TLS_CLIENT_ERROR;
+}
+
+int
+tls_client_handshake(struct conn *c, char *why, size_t size, int *err)
+{
+	bool	want_read = false;
+	int	rc;
+
+	rc = tls_client_step(c->tls, &want_read, why, size, err);
+	if (rc == TLS_CLIENT_AGAIN) {
+		if (want_read)
+			c->readable = false;
+		else
+			c->writable = false;
+	} else if (rc == TLS_CLIENT_ERROR)
+		c->readable = c->writable = false;
+	return rc;
 }
 
 bool

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct addr;
 struct conn;
 
 /* What a handshake step came to. */
@@ -32,6 +33,18 @@ int	tls_client_ctx_setup(void *ctx, bool session_reuse);
  */
 int	tls_client_start(struct conn *, void *ctx, const char *name,
 	    size_t len, bool sni);
+/*
+ * The same for a bare socket fd to peer (health checks): the SSL *, or
+ * NULL when out of memory.  The caller frees it with SSL_free().
+ */
+void	*tls_client_new(void *ctx, int fd, const struct addr *peer,
+	    const char *name, size_t len, bool sni);
+/*
+ * One handshake step of such an SSL: as below, with *want_read telling
+ * which event TLS_CLIENT_AGAIN waits for.
+ */
+int	tls_client_step(void *ssl, bool *want_read, char *why, size_t size,
+	    int *err);
 /*
  * One step of the handshake: TLS_CLIENT_DONE, TLS_CLIENT_AGAIN (wait for
  * the event the connection's readable/writable flags lack), or

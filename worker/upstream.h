@@ -105,6 +105,11 @@ struct upstream {
 	struct str		 zone_name;	/* `zone NAME`, or empty */
 	size_t			 zone_size;	/* `zone NAME SIZE`, or 0 */
 	size_t			 zone_offset;	/* of our part of the zone */
+
+	/* the first proxy_pass https naming it: health checks speak TLS */
+	void			*tls_ctx;	/* SSL_CTX *, or NULL */
+	struct str		 tls_name;	/* its ssl name, no port */
+	bool			 tls_sni;
 };
 
 /* A request's tries: which peers it already used. */

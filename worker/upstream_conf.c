@@ -902,6 +902,15 @@ upstream_finish(struct conf *cf, struct http_main *h)
 	}
 	if (add_zones(cf, h, names, &where) == -1)
 		goto out;
+	/* health checks speak TLS if any name of the group is https */
+	for (i = 0; i < h->upstreams.n; i++) {
+		u = *ARRAY_AT(&h->upstreams, struct upstream *, i);
+		if ((of = u->alias_of) != NULL && of->tls_ctx == NULL) {
+			of->tls_ctx = u->tls_ctx;
+			of->tls_name = u->tls_name;
+			of->tls_sni = u->tls_sni;
+		}
+	}
 	/* a copy shares the peers, ring and zone of what it stands for */
 	for (i = 0; i < h->upstreams.n; i++) {
 		u = *ARRAY_AT(&h->upstreams, struct upstream *, i);

@@ -2,7 +2,8 @@
  * Active health checks: worker 0 connects to every peer of the groups
  * that ask for it, sends a GET, and judges the status and body; the
  * verdict goes into the peer's shared state, where every worker's
- * balancer reads it.  Passive failure counting is upstream.c's.
+ * balancer reads it.  A group that a proxy_pass https names is checked
+ * over TLS (tls_client.c).  Passive failure counting is upstream.c's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,11 +15,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/shm.h"
 #include "http1_parse.h"
 #include "loop.h"
+#include "tls_client.h"
 #include "upstream.h"
 
 /* More than enough for a status and a body to search. */
@@ -27,6 +32,7 @@
 enum hc_state {
 	HC_IDLE = 0,
 	HC_CONNECTING,
+	HC_HANDSHAKE,
 	HC_SENDING,
 	HC_READING
 };
@@ -38,6 +44,7 @@ struct hc {
 	struct upstream		*u;
 	struct upstream_peer	*p;
 	int			 state;
+	SSL			*ssl;	/* over https, while checking */
 	char			*req;	/* built once */
 	size_t			 req_len, sent;
 	char			*buf;	/* the response, while reading */
@@ -90,11 +97,22 @@ verdict(struct hc *c, bool pass, const char *why)
 		    u->name.data);
 }
 
+static void
+drop_tls(struct hc *c)
+{
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+	}
+}
+
 /* Ends the check under way (if any) and schedules the next. */
 static void
 finish(struct hc *c, bool pass, const char *why)
 {
 	if (c->state != HC_IDLE) {
+		drop_tls(c);
 		loop_del(&c->io);
 		close(c->io.fd);
 		c->io.fd = -1;
@@ -149,6 +167,29 @@ judge(struct hc *c)
 	finish(c, true, NULL);
 }
 
+/*
+ * SSL_write or SSL_read: bytes, 0 at the end (read), or -2 when it must
+ * wait or has failed the check.
+ */
+static ssize_t
+tls_io(struct hc *c, bool write, void *buf, size_t len)
+{
+	int	n, e;
+
+	ERR_clear_error();
+	n = write ? SSL_write(c->ssl, buf, (int)len) :
+	    SSL_read(c->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return -2;
+	if (e == SSL_ERROR_ZERO_RETURN && !write)
+		return 0;
+	fail(c, "%s failed", write ? "SSL_write()" : "SSL_read()");
+	return -2;
+}
+
 /* Reads until the peer closes (HTTP/1.0) or the buffer is full. */
 static void
 read_response(struct hc *c)
@@ -156,8 +197,14 @@ read_response(struct hc *c)
 	ssize_t	n;
 
 	for (;;) {
-		n = recv(c->io.fd, c->buf + c->len, HC_MAX_RESPONSE - c->len,
-		    0);
+		if (c->ssl != NULL) {
+			n = tls_io(c, false, c->buf + c->len,
+			    HC_MAX_RESPONSE - c->len);
+			if (n == -2)
+				return;		/* failed, or wait */
+		} else
+			n = recv(c->io.fd, c->buf + c->len,
+			    HC_MAX_RESPONSE - c->len, 0);
 		if (n > 0) {
 			c->len += (size_t)n;
 			if (c->len == HC_MAX_RESPONSE)
@@ -174,6 +221,42 @@ read_response(struct hc *c)
 		return;
 	}
 	judge(c);
+}
+
+static int
+start_tls(struct hc *c)
+{
+	struct upstream	*u = c->u;
+
+	c->ssl = tls_client_new(u->tls_ctx, c->io.fd, &c->p->addr,
+	    u->tls_name.data, u->tls_name.len, u->tls_sni);
+	if (c->ssl == NULL) {
+		fail(c, "cannot start SSL");
+		return -1;
+	}
+	c->state = HC_HANDSHAKE;
+	return 0;
+}
+
+/* 0 when done (or under way, state unchanged), -1 when failed. */
+static int
+handshake(struct hc *c)
+{
+	char	why[1024];
+	bool	want_read;
+	int	rc, err;
+
+	rc = tls_client_step(c->ssl, &want_read, why, sizeof(why), &err);
+	if (rc == TLS_CLIENT_ERROR) {
+		if (err != 0)
+			fail(c, "%s (%d: %s)", why, err, strerror(err));
+		else
+			fail(c, "%s", why);
+		return -1;
+	}
+	if (rc == TLS_CLIENT_DONE)
+		c->state = HC_SENDING;
+	return 0;
 }
 
 static void
@@ -195,6 +278,17 @@ on_event(struct io *io, uint32_t events)
 			return;
 		}
 		c->state = HC_SENDING;
+		if (c->u->tls_ctx != NULL && start_tls(c) == -1)
+			return;
+	}
+	if (c->state == HC_HANDSHAKE && handshake(c) == -1)
+		return;
+	while (c->state == HC_SENDING && c->ssl != NULL) {
+		if ((n = tls_io(c, true, c->req + c->sent, c->req_len -
+		    c->sent)) == -2)
+			return;
+		if ((c->sent += (size_t)n) == c->req_len)
+			c->state = HC_READING;
 	}
 	while (c->state == HC_SENDING) {
 		n = send(io->fd, c->req + c->sent, c->req_len - c->sent,
@@ -359,6 +453,7 @@ upstream_health_stop(void)
 		c = &checks.v[i];
 		timer_del(&c->timer);
 		if (c->state != HC_IDLE) {
+			drop_tls(c);
 			loop_del(&c->io);
 			close(c->io.fd);
 			free(c->buf);

@@ -263,6 +263,15 @@ def status(path, **kw):
     return r.status if r is not None else None
 
 
+def be_name_of(u, path):
+    try:
+        r = u.get(path, timeout=15)
+    except Exception as e:
+        diag("GET %s: %s" % (path, e))
+        return None
+    return r.status, r.header("x-be-name")
+
+
 def be_name(path):
     r, _ = get(path)
     return (r.status, r.header("x-be-name")) if r is not None else None
@@ -460,7 +469,57 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 62)
+    skip("not started", 66)
+
+# -- active health checks (usher's own) of an https upstream speak TLS
+if usher_only("health_check is usher's own"):
+    h = Usher(r"""
+worker_processes 1;
+error_log error.log warn;
+events { }
+http {
+    access_log off;
+    upstream hu {
+        server 127.0.0.1:%%PORT_HGOOD%%;
+        server 127.0.0.1:%%PORT_HSELF%%;
+        health_check interval=300ms uri=/health;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        location / { proxy_pass https://hu;
+                     proxy_ssl_verify on;
+                     proxy_ssl_trusted_certificate %%TESTDIR%%/ca.crt;
+                     proxy_ssl_name good.test; }
+    }
+}
+""")
+    make_ca(h, "ca")
+    make_leaf(h, "good", "good.test", "ca", "DNS:good.test")
+    make_leaf(h, "self", "good.test", None, "DNS:good.test")
+    hgood = TlsEchoBackend(h.port("HGOOD"), "HGOOD", h.path("good.crt"),
+                           h.path("good.key"))
+    hself = TlsEchoBackend(h.port("HSELF"), "HSELF", h.path("self.crt"),
+                           h.path("self.key"))
+    if h.try_start("health checks over TLS"):
+        ok(wait_for(lambda: hgood.health_checks >= 3, 5),
+           "the checks reach the https server through TLS (%d)"
+           % hgood.health_checks)
+        is_(hgood.failed_handshakes, 0, "... with no failed handshake")
+        like(h.error_log(), r"\[warn\] .*upstream server 127\.0\.0\.1:%d "
+             r'of "hu" failed health check: upstream SSL certificate verify '
+             r"error: \(18:self[- ]signed certificate\), marked down"
+             % h.port("HSELF"), "a server whose certificate fails "
+             "verification fails its check")
+        hself.reset()
+        res = [be_name_of(h, "/x%d" % i) for i in range(6)]
+        is_((res, hself.requests), ([(200, "HGOOD")] * 6, 0),
+            "clients go only to the healthy server")
+        h.check_error_log()
+        h.stop()
+    else:
+        skip("not started", 5)
+    hgood.close()
+    hself.close()
 
 # -- configuration errors, found by -t with file and line
 bad = Usher()
