@@ -430,9 +430,11 @@ if started:
     mark = len(t.error_log())
     r, secs = get("/closer/x")
     is_(r and r.status, 502, "an upstream that closes at once: 502")
-    like(logged("peer closed", mark),
-         r"\[error\] .*peer closed connection in SSL handshake.* while SSL "
-         r"handshaking to upstream", "... logged as nginx does")
+    if usher_only("nginx 1.22 logs the close now as a handshake failure, "
+                  "now as a premature close of the response"):
+        like(logged("peer closed", mark),
+             r"\[error\] .*peer closed connection in SSL handshake.* while "
+             r"SSL handshaking to upstream", "... logged as nginx does")
     mark = len(t.error_log())
     r, secs = get("/stall/x")
     is_(r and r.status, 504, "an upstream that stalls the handshake: 504")
