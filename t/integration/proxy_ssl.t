@@ -202,6 +202,11 @@ http {
                                 proxy_request_buffering off;
                                 proxy_buffering off; }
 
+        location /ws/         { proxy_pass https://tlsup;
+                                proxy_http_version 1.1;
+                                proxy_set_header Upgrade $http_upgrade;
+                                proxy_set_header Connection upgrade; }
+
         location /not-tls/    { proxy_pass https://127.0.0.1:%%PORT_PLAIN%%; }
         location /closer/     { proxy_pass https://127.0.0.1:%%PORT_CLOSE%%; }
         location /stall/      { proxy_connect_timeout 1s;
@@ -419,6 +424,24 @@ if started:
         (200, pattern_sha256(1000000)),
         "a chunked request body streamed over TLS")
 
+    # -- a WebSocket tunnel over TLS
+    c, r = ws_handshake(t.port("A"), "/ws/chat")
+    is_(r and r.status, 101, "WebSocket to an https upstream: 101")
+    if r and r.status == 101:
+        big = pattern(300000)
+        c.send(0x2, big)
+        f = c.recv(timeout=10)
+        ok(f is not None and f == (0x2, big),
+           "a 300 kB frame through the TLS tunnel, intact")
+        for i in range(20):
+            c.send(0x1, "msg %d" % i)
+        got = [c.recv(timeout=5) for i in range(20)]
+        is_(got, [(0x1, ("msg %d" % i).encode()) for i in range(20)],
+            "twenty frames in a row, in order")
+    else:
+        skip("no tunnel", 2)
+    c.close()
+
     # -- upstreams that do not speak TLS, or stall
     mark = len(t.error_log())
     r, secs = get("/not-tls/x")
@@ -471,7 +494,7 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 66)
+    skip("not started", 69)
 
 # -- active health checks (usher's own) of an https upstream speak TLS
 if usher_only("health_check is usher's own"):
