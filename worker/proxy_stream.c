@@ -681,6 +681,9 @@ pump(struct proxy_ctx *p)
 		}
 		/* anything that moved: refilling from the file counts too */
 		uint64_t	before = moved(p);
+		/* and so does the end: a close read alone still owes the
+		 * client the last chunk */
+		bool		was_done = p->resp_done;
 
 		/* a coded body: code first, so the head does not go alone */
 		if (rounds == 0 && p->r->coder != NULL && p->chead_sent == 0 &&
@@ -704,7 +707,7 @@ pump(struct proxy_ctx *p)
 			finish(p);
 			return;
 		}
-		if (moved(p) == before)
+		if (moved(p) == before && p->resp_done == was_done)
 			break;
 	}
 	if (!c->writable && (p->bcount > 0 || p->chead_sent < p->chead_len))

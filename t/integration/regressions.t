@@ -3,12 +3,18 @@
 # - hash-size directives with a number were refused as "on or off";
 # - recursive_error_pages on with an error page that fails again crashed
 #   the worker (endless recursion) instead of ending in a 500;
-# - a redirect made absolute on a TLS connection said http:// and :443.
+# - a redirect made absolute on a TLS connection said http:// and :443;
+# - a proxied response framed by the upstream's close, re-chunked for the
+#   client, never got its last chunk when the close came on its own after
+#   the body had gone out: the client waited forever.
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -34,6 +40,7 @@ http {
         error_page 404 /again;
         location / { return 404; }
         location = /ok { return 200 "ok\n"; }
+        location /late-close/ { proxy_pass http://127.0.0.1:%%PORT_LATE%%; }
     }
     server {
         listen 127.0.0.1:%%PORT_S%% ssl;
@@ -64,5 +71,40 @@ p = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w",
                    capture_output=True, timeout=10)
 is_(p.stdout.decode(), "https://tls.test:%d/moved" % t.port("S"),
     "a redirect on a TLS connection is https://")
+
+# -- a close that comes alone ends a close-framed response
+def late_close_backend(lsock):
+    """Answers without a length, then closes 0.3 s after the body."""
+    while True:
+        try:
+            s, _ = lsock.accept()
+        except OSError:
+            return
+        try:
+            s.settimeout(5)
+            s.recv(65536)
+            s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                      b"body bytes\n")
+            time.sleep(0.3)
+        except OSError:
+            pass
+        s.close()
+
+
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", t.port("LATE")))
+ls.listen(8)
+threading.Thread(target=late_close_backend, args=(ls,), daemon=True).start()
+t0 = time.monotonic()
+try:
+    r = t.get("/late-close/x", timeout=5)
+    got = (r.status, r.body)
+except Exception as e:
+    got = str(e)
+is_(got, (200, "body bytes\n"), "a response ended by a late close is "
+    "complete (the last chunk comes)")
+ok(time.monotonic() - t0 < 3, "... at once after the close")
+ls.close()
 t.check_error_log()
 sys.exit(done())
