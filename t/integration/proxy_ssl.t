@@ -75,6 +75,22 @@ def make_leaf(t, name, cn, ca, san=None, client=False):
     return crt, key
 
 
+def make_crl(t, ca, revoked):
+    """ca.crl: the CRL of ca (a make_ca() name) revoking revoked.crt."""
+    cnf = t.path(ca + "-crl.cnf")
+    open(t.path(ca + ".index"), "w").close()
+    with open(t.path(ca + ".crlnumber"), "w") as f:
+        f.write("01\n")
+    with open(cnf, "w") as f:
+        f.write("[ca]\ndefault_ca = d\n[d]\ndatabase = %s\ncrlnumber = %s\n"
+                "default_md = sha256\ndefault_crl_days = 2\n"
+                % (t.path(ca + ".index"), t.path(ca + ".crlnumber")))
+    keys = ("-keyfile", t.path(ca + ".key"), "-cert", t.path(ca + ".crt"))
+    openssl("ca", "-config", cnf, "-revoke", t.path(revoked + ".crt"), *keys)
+    openssl("ca", "-config", cnf, "-gencrl", "-out", t.path(ca + ".crl"),
+            *keys)
+
+
 class OddBackend:
     """Not TLS: mode "http" answers whatever comes with an HTTP 400 (a
     plain HTTP server on the port), "close" closes at once."""
@@ -145,6 +161,14 @@ http {
                                 proxy_ssl_name good.test; }
         location /self/       { proxy_pass https://127.0.0.1:%%PORT_SELF%%;
                                 proxy_ssl_verify on;
+                                proxy_ssl_name good.test; }
+        location /crl-good/   { proxy_pass https://127.0.0.1:%%PORT_GOOD%%;
+                                proxy_ssl_verify on;
+                                proxy_ssl_crl ca.crl;
+                                proxy_ssl_name good.test; }
+        location /crl-revoked/ { proxy_pass https://127.0.0.1:%%PORT_REV%%;
+                                proxy_ssl_verify on;
+                                proxy_ssl_crl ca.crl;
                                 proxy_ssl_name good.test; }
         location /verify-off/ { proxy_pass https://127.0.0.1:%%PORT_SELF%%; }
         location /failover/   { proxy_pass https://failover;
@@ -220,6 +244,8 @@ make_ca(t, "ca2")
 make_ca(t, "cca")
 make_leaf(t, "good", "good.test", "ca", "DNS:good.test,IP:127.0.0.1")
 make_leaf(t, "other", "good.test", "ca2", "DNS:good.test")
+make_leaf(t, "revoked", "good.test", "ca", "DNS:good.test")
+make_crl(t, "ca", "revoked")
 make_leaf(t, "self", "self.test", None, "DNS:self.test")
 make_leaf(t, "client", "usher-client", "cca", client=True)
 make_leaf(t, "clientb", "usher-client-b", "cca", client=True)
@@ -232,6 +258,8 @@ good = TlsEchoBackend(t.port("GOOD"), "GOOD", t.path("good.crt"),
                       t.path("good.key"))
 other = TlsEchoBackend(t.port("OTHER"), "OTHER", t.path("other.crt"),
                        t.path("other.key"))
+rev = TlsEchoBackend(t.port("REV"), "REV", t.path("revoked.crt"),
+                     t.path("revoked.key"))
 selfb = TlsEchoBackend(t.port("SELF"), "SELF", t.path("self.crt"),
                        t.path("self.key"))
 cc = TlsEchoBackend(t.port("CC"), "CC", t.path("good.crt"),
@@ -315,6 +343,13 @@ if started:
          r"certificate\) while SSL handshaking to upstream",
          "the self-signed certificate is logged with its verify error")
 
+    is_(be_name("/crl-good/x"), (200, "GOOD"),
+        "proxy_ssl_crl: a certificate that is not revoked passes")
+    mark = len(t.error_log())
+    is_(status("/crl-revoked/x"), 502, "proxy_ssl_crl: a revoked one: 502")
+    like(logged("verify error", mark),
+         r"upstream SSL certificate verify error: \(23:certificate revoked\) "
+         r"while SSL handshaking to upstream", "... logged as revoked")
     is_(be_name("/verify-off/x"), (200, "SELF"),
         "proxy_ssl_verify off (the default) takes any certificate")
     res = [be_name("/failover/%d" % i) for i in range(4)]
@@ -494,7 +529,7 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 69)
+    skip("not started", 72)
 
 # -- active health checks (usher's own) of an https upstream speak TLS
 if usher_only("health_check is usher's own"):
