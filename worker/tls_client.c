@@ -328,6 +328,12 @@ tls_client_handshake(struct conn *c, char *why, size_t size, int *err)
 }
 
 bool
+tls_client_pending(const struct conn *c)
+{
+	return c->tls != NULL && SSL_has_pending(c->tls) == 1;
+}
+
+bool
 tls_client_fits(const struct conn *c, const void *ctx, const char *name,
     size_t len)
 {

@@ -58,6 +58,8 @@ int	tls_client_handshake(struct conn *, char *why, size_t size, int *err);
  */
 bool	tls_client_fits(const struct conn *, const void *ctx,
 	    const char *name, size_t len);
+/* Whether decrypted bytes wait in c's TLS state, unread. */
+bool	tls_client_pending(const struct conn *);
 /*
  * The ssl name for a connection: value without a port, as nginx strips it
  * from $proxy_host.

@@ -7,6 +7,7 @@
 
 #include "../common/pool.h"
 #include "conn.h"
+#include "tls_client.h"
 #include "upstream.h"
 #include "upstream_keepalive.h"
 #include "worker_state.h"
@@ -156,8 +157,10 @@ keepalive_put(struct upstream *up, struct upstream_peer *peer, struct conn *c)
 	struct pool_list	*l;
 	struct idle		*i, *last;
 
-	/* a worker on its way out keeps nothing idle */
+	/* a worker on its way out keeps nothing idle; bytes that TLS
+	 * already decrypted past the response would start the next one */
 	if (up->keepalive <= 0 || c->peer_closed || worker.quitting ||
+	    (c->tls != NULL && tls_client_pending(c)) ||
 	    (int)c->requests >= up->keepalive_requests ||
 	    (l = list_of(up)) == NULL || (i = calloc(1, sizeof(*i))) == NULL) {
 		conn_close(c);

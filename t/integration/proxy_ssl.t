@@ -220,6 +220,9 @@ http {
         location /ka/         { proxy_pass https://ka;
                                 proxy_http_version 1.1;
                                 proxy_set_header Connection ""; }
+        location /ka2/        { proxy_pass https://ka;
+                                proxy_http_version 1.1;
+                                proxy_set_header Connection ""; }
 
         location /big/        { proxy_pass https://tlsup; }
         location /big-stream/ { proxy_pass https://tlsup;
@@ -429,10 +432,12 @@ if started:
 
     # -- keep-alive: one handshake for many requests
     ka.reset()
-    sts = [status("/ka/%d" % i) for i in range(10)]
-    is_(sts, [200] * 10, "keep-alive: 10 requests")
+    sts = [status("/ka%s/%d" % ("2" if i % 2 else "", i))
+           for i in range(10)]
+    is_(sts, [200] * 10, "keep-alive: 10 requests, by two locations")
     is_((ka.connections, ka.handshakes), (1, 1),
-        "the pooled TLS connection is reused: one connection, one handshake")
+        "the pooled TLS connection is reused: one connection, one handshake"
+        " (two locations with equal settings share a context)")
 
     # -- large bodies both ways
     for loc in ("big", "big-stream"):
