@@ -434,6 +434,13 @@ build_ctx(struct conf *cf, const struct proxy_ssl *s,
 	/* tls.c gathers writes into a stack buffer: a retried write may move */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Read what the socket has, not a record header and then its body:
+	 * half the read() calls for a large response.  The loop stays
+	 * correct: OpenSSL asks for more only once read() said EAGAIN.
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 65536);
 	if (SSL_CTX_set_cipher_list(ctx, s->ciphers.data) != 1) {
 		log_error(LOG_EMERG, "SSL_CTX_set_cipher_list(\"%s\") failed "
 		    "(SSL: %s) in %s:%u", s->ciphers.data, ssl_error_text(text,
