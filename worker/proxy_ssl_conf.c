@@ -100,6 +100,9 @@ proxy_ssl_merge(struct proxy_ssl *c, const struct proxy_ssl *p)
 	}
 	CONF_MERGE_PTR(c->conf_commands, p->conf_commands, NULL);
 	CONF_MERGE_INT(c->session_reuse, p->session_reuse, 1);
+	/* an if block without proxy_pass uses its location's, and the
+	 * context that goes with it; a proxy_pass of its own builds one */
+	CONF_MERGE_PTR(c->ctx, p->ctx, NULL);
 }
 
 static int

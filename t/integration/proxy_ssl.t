@@ -175,7 +175,8 @@ http {
                                 proxy_ssl_verify on;
                                 proxy_ssl_name good.test; }
 
-        location /sni-off/    { proxy_pass https://tlsup; }
+        location /sni-off/    { proxy_pass https://tlsup;
+                                if ($arg_if) { add_header X-If yes; } }
         location /sni-on/     { proxy_pass https://tlsup;
                                 proxy_ssl_session_reuse off;
                                 proxy_ssl_server_name on; }
@@ -364,6 +365,10 @@ if started:
     good.reset()
     is_(status("/sni-off/x"), 200, "SNI off: 200")
     is_(good.sni, [None], "proxy_ssl_server_name off (default): no SNI")
+    r, _ = get("/sni-off/x?if=1")
+    is_(r and (r.status, r.header("x-if"), r.header("x-be-name")),
+        (200, "yes", "GOOD"), "an if block without proxy_pass proxies to "
+        "its location's https upstream")
     good.reset()
     is_(status("/sni-on/x"), 200, "SNI on: 200")
     is_(good.sni, ["tlsup"], "SNI on: the name of proxy_pass ($proxy_host)")
@@ -534,7 +539,7 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 72)
+    skip("not started", 73)
 
 # -- active health checks (usher's own) of an https upstream speak TLS
 if usher_only("health_check is usher's own"):
