@@ -350,10 +350,13 @@ start_tls(struct proxy_ctx *p)
 
 	p->doing = "SSL handshaking to upstream";
 	p->state = PROXY_HANDSHAKE;
+	/* a name from variables may be no name at all (too long): the
+	 * request's fault, not the server's, so 500 as in nginx */
 	if (tls_client_start(p->uc, s->ctx, p->ssl_name.data, p->ssl_name.len,
 	    s->server_name) == -1) {
-		proxy_log(p, LOG_ALERT, "cannot start SSL to upstream", 0);
-		proxy_next(p, PROXY_NEXT_ERROR, 502);
+		proxy_log(p, LOG_ERR, "cannot start SSL with the upstream name",
+		    0);
+		proxy_fail(p, 500);
 		return;
 	}
 	handshake(p);

@@ -29,7 +29,8 @@ int	tls_client_ctx_setup(void *ctx, bool session_reuse);
  * Starts TLS on c, a connected upstream socket.  name (port already
  * stripped) is checked against the certificate when the context verifies,
  * sent as SNI when sni, and with the peer's address picks the session to
- * resume.  0, or -1 when out of memory.
+ * resume.  0, or -1 when out of memory or OpenSSL refuses the name
+ * (longer than 255 bytes for SNI).
  */
 int	tls_client_start(struct conn *, void *ctx, const char *name,
 	    size_t len, bool sni);

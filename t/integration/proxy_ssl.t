@@ -189,6 +189,9 @@ http {
                                 proxy_ssl_name sni.$arg_n.test; }
         location /sni-ip/     { proxy_pass https://127.0.0.1:%%PORT_GOOD%%;
                                 proxy_ssl_server_name on; }
+        location /sni-long/   { proxy_pass https://tlsup;
+                                proxy_ssl_server_name on;
+                                proxy_ssl_name $arg_n; }
         location /name-only/  { proxy_pass https://tlsup;
                                 proxy_ssl_name named.test; }
 
@@ -385,6 +388,13 @@ if started:
         is_((sts, good.sni, good.reused), ([200] * 3, ["sni.a.test",
             "sni.b.test", "sni.a.test"], 1), "a session is resumed only "
             "for the name it was made for")
+    mark = len(t.error_log())
+    is_(status("/sni-long/x?n=" + "a" * 300), 500,
+        "a 300-byte server name from a variable: 500, as in nginx")
+    if usher_only("nginx's words"):
+        like(logged("upstream name", mark), r"\[error\] .*cannot start SSL "
+             r"with the upstream name while SSL handshaking to upstream",
+             "... logged at [error]")
     good.reset()
     is_(status("/name-only/x"), 200, "proxy_ssl_name alone: 200")
     is_(good.sni, [None], "proxy_ssl_name without proxy_ssl_server_name "
@@ -539,7 +549,7 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 73)
+    skip("not started", 75)
 
 # -- active health checks (usher's own) of an https upstream speak TLS
 if usher_only("health_check is usher's own"):
