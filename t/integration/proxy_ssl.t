@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-# TLS to upstreams: proxy_pass https:// (host, upstream, variables).  A
-# certificate from a trusted CA for the right name passes proxy_ssl_verify;
-# a wrong name or an unknown CA is a 502 with nginx's log line, or the next
+# TLS to upstreams: proxy_pass https:// (host, upstream, variables, an if
+# block inheriting it).  A certificate from a trusted CA for the right name
+# passes proxy_ssl_verify; a wrong name, an unknown CA or a revoked
+# certificate (proxy_ssl_crl) is a 502 with nginx's log line, or the next
 # server; verify off takes anything.  SNI is sent only with
 # proxy_ssl_server_name on, with proxy_ssl_name's value, never an IP.  A
 # client certificate (and an encrypted key with proxy_ssl_password_file)
 # reaches a backend that requires one; a reload re-reads it.  Sessions are
 # resumed (TLS 1.3 and 1.2) unless proxy_ssl_session_reuse off; a keep-alive
-# pool reuses one TLS connection.  Large bodies pass both ways, buffered
-# (through a temporary file) or streamed.  A backend that is not TLS, or
+# pool reuses one TLS connection, also for two locations with equal
+# settings.  Large bodies pass both ways, buffered (through a temporary
+# file) or streamed, gzipped, or through a WebSocket tunnel.  A backend that is not TLS, or
 # closes, is a 502; one that stalls the handshake a 504 within
 # proxy_connect_timeout.  Bad certificates or keys fail -t with file:line.
 # Backends are Python ssl servers; certificates are made at test time.
 
+import hashlib
 import os
 import re
 import socket
@@ -229,6 +232,10 @@ http {
                                 proxy_set_header Connection ""; }
 
         location /big/        { proxy_pass https://tlsup; }
+        location /gz/         { proxy_pass https://tlsup;
+                                gzip on;
+                                gzip_types text/plain;
+                                gzip_min_length 1; }
         location /big-stream/ { proxy_pass https://tlsup;
                                 proxy_request_buffering off;
                                 proxy_buffering off; }
@@ -467,6 +474,15 @@ if started:
         is_((res.status, res.body_len, res.sha256),
             (200, 5000000, pattern_sha256(5000000)),
             "%s: a 5 MB response body arrives intact" % loc)
+    r = subprocess.run(["curl", "-s", "--compressed", "-D", "-",
+                        "http://127.0.0.1:%d/gz/x?be_len=2000000&"
+                        "be_header=Content-Type:text/plain" % t.port("A")],
+                       capture_output=True, timeout=30)
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    is_((re.search(rb"(?i)^content-encoding: gzip", head, re.M) is not None,
+         len(body), hashlib.sha256(body).hexdigest()),
+        (True, 2000000, pattern_sha256(2000000)),
+        "gzip on a response from an https upstream: 2 MB, intact")
     res = stream_request(t.port("A"), "GET", "/big/close?be_mode=close&"
                          "be_len=300000", timeout=30)
     is_((res.status, res.body_len, res.sha256),
@@ -549,7 +565,7 @@ if started:
         "a reload re-reads the client certificate")
     t.stop()
 else:
-    skip("not started", 75)
+    skip("not started", 76)
 
 # -- active health checks (usher's own) of an https upstream speak TLS
 if usher_only("health_check is usher's own"):
