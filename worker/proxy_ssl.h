@@ -18,14 +18,14 @@ struct proxy_loc;
 
 /* A file named by a directive, and where, for errors at build time. */
 struct proxy_ssl_file {
-	char		*path;		/* absolute; NULL when not set */
+	char		*path;		/* absolute; NULL if not set */
 	const char	*file;
 	unsigned	 line;
 };
 
 struct proxy_ssl {
 	int			 server_name;	/* send SNI */
-	struct cvalue		*name;		/* NULL: $proxy_host */
+	struct cvalue		*name;	/* NULL: $proxy_host */
 	bool			 name_set;
 	int			 verify;
 	int			 verify_depth;
@@ -36,7 +36,7 @@ struct proxy_ssl {
 	struct proxy_ssl_file	 password_file;
 	int			 protocols;	/* TLS_PROTO_* */
 	struct str		 ciphers;
-	struct array		*conf_commands;	/* struct str pairs */
+	struct array		*conf_commands;	/* str pairs */
 	int			 session_reuse;
 	void			*ctx;		/* SSL_CTX *, shared */
 };

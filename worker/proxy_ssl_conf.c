@@ -382,8 +382,9 @@ conf_commands(SSL_CTX *ctx, const struct proxy_ssl *s,
 
 		if (SSL_CONF_cmd(cctx, k->data, v->data) <= 0) {
 			ERR_clear_error();
-			log_error(LOG_EMERG, "SSL_CONF_cmd(\"%s\", \"%s\") failed "
-			    "in %s:%u", k->data, v->data, pl->file, pl->line);
+			log_error(LOG_EMERG, "SSL_CONF_cmd(\"%s\", \"%s\") "
+			    "failed in %s:%u", k->data, v->data, pl->file,
+			    pl->line);
 			rc = -1;
 		}
 	}

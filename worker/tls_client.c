@@ -192,8 +192,9 @@ tls_client_new(void *vctx, int fd, const struct addr *peer, const char *name,
 	SSL			*ssl;
 	struct client_info	*ci;
 	char			 ip[64];
-	bool			 is_ip = ip_literal(name, len, ip, sizeof(ip));
+	bool			 is_ip;
 
+	is_ip = ip_literal(name, len, ip, sizeof(ip));
 	if ((ssl = SSL_new(ctx)) == NULL)
 		return NULL;
 	if ((ci = malloc(sizeof(*ci) + len + 1)) == NULL ||

@@ -52,7 +52,8 @@ int	tls_client_step(void *ssl, bool *want_read, char *why, size_t size,
  * TLS_CLIENT_ERROR with nginx's words for the log in why and an errno
  * (or 0) in *err.
  */
-int	tls_client_handshake(struct conn *, char *why, size_t size, int *err);
+int	tls_client_handshake(struct conn *, char *why, size_t size,
+	    int *err);
 /*
  * Whether the pooled connection c may carry a request that wants TLS
  * with ctx and name (ctx NULL: wants plain HTTP).
