@@ -146,6 +146,26 @@ binary_path(const char *argv0)
 	return argv0;
 }
 
+/*
+ * The nginx modules usher has and lacks, in the words of nginx's configure:
+ * tools written for nginx (nginx-tests among them) read -V to decide which
+ * features a binary has, and every module is assumed built in unless a
+ * --without- option says otherwise.
+ */
+static const char nginx_modules[] =
+    "nginx modules: --with-http_ssl_module --with-http_stub_status_module"
+    " --without-http_gzip_module --without-http_autoindex_module"
+    " --without-http_ssi_module --without-http_mirror_module"
+    " --without-http_userid_module --without-http_access_module"
+    " --without-http_auth_basic_module --without-http_referer_module"
+    " --without-http_fastcgi_module --without-http_uwsgi_module"
+    " --without-http_scgi_module --without-http_grpc_module"
+    " --without-http_memcached_module --without-http_limit_conn_module"
+    " --without-http_limit_req_module --without-http_empty_gif_module"
+    " --without-http_browser_module --without-http-cache"
+    " --without-http_upstream_least_time_module"
+    " --without-http_upstream_sticky --without-http_tunnel_module";
+
 int
 main(int argc, char **argv)
 {
@@ -198,7 +218,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "usher version: usher/" PACKAGE_VERSION "\n");
 		if (version == 2)
 			fprintf(stderr, "built with OpenSSL, PCRE2 and zlib\n"
-			    "configure arguments:" USHER_CONFIGURE_ARGS "\n");
+			    "TLS SNI support enabled\n"
+			    "configure arguments:" USHER_CONFIGURE_ARGS "\n"
+			    "%s\n", nginx_modules);
 		if (!test && sig == NULL)
 			return 0;
 	}

@@ -38,6 +38,11 @@ rc, out, err = t.run("-V", std=False)
 is_(rc, 0, "-V exits 0")
 like(err, r"^%s version: \S+" % N, "-V prints the version")
 like(err, r"^configure arguments:", "-V prints the configure arguments")
+if usher_only("nginx's -V lists its real configure arguments"):
+    like(err, r"^nginx modules: .*--without-http_gzip_module",
+         "-V names the nginx modules usher lacks, in configure's words")
+    unlike(err, r"--without-http_(rewrite|map|geo|proxy|charset)_module",
+           "... and not those it has")
 
 rc, out, err = t.run("-h", std=False)
 is_(rc, 0, "-h exits 0")
