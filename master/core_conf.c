@@ -28,7 +28,7 @@ const struct conf_cmd core_cmds[] = {
 	{ "master_process",        CONF_MAIN,   CONF_FLAG,        conf_set_flag,         CORE(master_process),          NULL },
 	{ "pid",                   CONF_MAIN,   CONF_ARGS(1, 1),  conf_set_path,         CORE(pid_path),                NULL },
 	{ "user",                  CONF_MAIN,   CONF_ARGS(1, 2),  set_user,              CORE(user),                    NULL },
-	{ "error_log",             CONF_MAIN,   CONF_ARGS(1, 2),  set_error_log,         CORE(error_logs),              NULL },
+	{ "error_log",             CONF_MAIN | CONF_HTTP_ALL, CONF_ARGS(1, 2),  set_error_log,         CORE(error_logs),              NULL },
 	{ "worker_rlimit_nofile",  CONF_MAIN,   CONF_ARGS(1, 1),  set_rlimit,            CORE(rlimit_nofile),           NULL },
 	{ "worker_shutdown_timeout", CONF_MAIN, CONF_ARGS(1, 1),  conf_set_msec,         CORE(shutdown_timeout),        NULL },
 	{ "pcre_jit",              CONF_MAIN,   CONF_FLAG,        set_ignore,            0, 0,                          NULL },
@@ -126,6 +126,19 @@ set_error_log(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	    cf->node->args[2].len)) == -1) {
 		conf_error(cf, "invalid log level \"%s\"", CONF_ARG(cf, 2));
 		return -1;
+	}
+	/*
+	 * nginx also takes it in http, server and location (for their
+	 * connections' lines): checked and created as nginx would, but the
+	 * lines go to the main context's logs (man page).
+	 */
+	if (cf->where != CONF_MAIN) {
+		if (strcmp(path, "stderr") == 0)
+			return 0;
+		if ((path = conf_full_path(cf, path, strlen(path), false)) ==
+		    NULL)
+			return -1;
+		return cycle_open_file(c, path) == NULL ? -1 : 0;
 	}
 	if ((t = array_push(a)) == NULL)
 		return -1;

@@ -274,6 +274,7 @@ set_access_log(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	struct log_format	*f;
 	struct access_log	*log;
 	int64_t			 buffer = 0, flush = 0;
+	struct str		 cond = STR_NULL;
 
 	if (hm == NULL || lc == NULL) {
 		conf_error(cf, "\"%s\" directive is not allowed here",
@@ -329,10 +330,9 @@ set_access_log(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			conf_error(cf, "\"gzip\" in \"access_log\" is not "
 			    "supported");
 			return -1;
-		} else if (strncmp(v, "if=", 3) == 0) {
-			conf_error(cf, "\"if=\" in \"access_log\" is not "
-			    "supported");
-			return -1;
+		} else if (vlen > 3 && strncmp(v, "if=", 3) == 0) {
+			cond.data = (char *)v + 3;
+			cond.len = vlen - 3;
 		} else {
 			conf_error(cf, "invalid parameter \"%s\"", v);
 			return -1;
@@ -344,6 +344,9 @@ set_access_log(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		return -1;
 	}
 	if ((log = log_new(cf, lc, a[1].data, a[1].len, f)) == NULL)
+		return -1;
+	if (cond.len > 0 &&
+	    (log->cond = cvalue_compile(cf, &hm->vars, &cond)) == NULL)
 		return -1;
 	log->buffer_size = (size_t)buffer;
 	log->flush_ms = flush;
@@ -383,7 +386,7 @@ access_log_merge(struct conf *cf, struct access_log_conf *lc,
 /*	  name          where          args              parser          field         extra */
 const struct conf_cmd	access_log_cmds[] = {
 	{ "log_format", CONF_HTTP,     CONF_ARGS_MIN(2), set_log_format, HTTP(formats), NULL },
-	{ "access_log", CONF_HTTP_ALL, CONF_ARGS_MIN(1), set_access_log, LOC(log),      NULL },
+	{ "access_log", CONF_HTTP_ALL | CONF_LIF, CONF_ARGS_MIN(1), set_access_log, LOC(log), NULL },
 	{ NULL }
 };
 
@@ -547,11 +550,15 @@ static void
 log_one(struct request *r, struct access_log *log)
 {
 	const struct log_format	*f = log->format;
-	struct str		 stack[LOG_STACK_PARTS], *vals = stack;
+	struct str		 stack[LOG_STACK_PARTS], *vals = stack, c;
 	size_t			 i, len = 0, w;
 	char			*d;
 
 	if (log->file->fd == -1)
+		return;
+	/* if=: a condition that is empty or "0" skips the line */
+	if (log->cond != NULL && (cvalue_eval(r, log->cond, &c) == -1 ||
+	    c.len == 0 || (c.len == 1 && c.data[0] == '0')))
 		return;
 	if (f->nparts > LOG_STACK_PARTS &&
 	    (vals = pool_alloc(r->pool, f->nparts * sizeof(*vals))) == NULL)

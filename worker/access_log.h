@@ -14,6 +14,7 @@
 #include "loop.h"
 
 struct conf;
+struct cvalue;
 struct open_file;
 struct request;
 struct vars;
@@ -30,6 +31,7 @@ struct access_log {
 	struct open_file	*file;
 	size_t			 buffer_size;	/* 0: write each line */
 	int64_t			 flush_ms;	/* 0: only when full */
+	struct cvalue		*cond;		/* if=: skip when "" or "0" */
 	/* per worker, set up lazily after fork */
 	char			*buf;
 	size_t			 len;

@@ -374,7 +374,7 @@ geo_declare(struct vars *vs, struct pool *pool, const struct conf_node *http)
 		if ((g = pool_calloc(pool, sizeof(*g))) == NULL)
 			return -1;
 		g->name = var->data + 1;
-		g->index = vars_define(vs, g->name, geo_get, (uintptr_t)g, 0);
+		g->index = vars_define(vs, g->name, geo_get, (uintptr_t)g, VAR_CHANGEABLE);
 	}
 	return 0;
 }
@@ -627,6 +627,13 @@ geo_entry(struct conf *cf, struct geo *g)
 
 	if (e->nargs == 1 && !e->block) {
 		if (STR_EQ_LIT(a[0].data, a[0].len, "ranges")) {
+			/* entries before it went to the trie, never looked at */
+			if (g->v4.n > 0 || g->v6.n > 0) {
+				conf_error(cf, "the \"ranges\" directive must "
+				    "be the first directive inside \"geo\" "
+				    "block");
+				return -1;
+			}
 			g->ranges = true;
 			return 0;
 		}
@@ -699,7 +706,7 @@ set_geo(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (g->name == NULL) {
 		g->name = var->data + 1;
 		g->index = vars_define(&h->vars, g->name, geo_get,
-		    (uintptr_t)g, 0);
+		    (uintptr_t)g, VAR_CHANGEABLE);
 	}
 	if (g->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", g->name);

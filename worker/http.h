@@ -98,6 +98,7 @@ struct request {
 	struct array		 out_headers;	/* struct header */
 	struct str		 body;		/* a body held in memory */
 	bool			 header_sent;
+	bool			 expires_done;	/* expires was applied */
 	bool			 chunked_out;	/* Transfer-Encoding: chunked */
 	bool			 upgraded;	/* 101: a tunnel follows */
 	bool			 has_server;	/* Server/Date came from upstream */

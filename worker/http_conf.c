@@ -127,7 +127,8 @@ int
 http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 {
 	static struct http_loc	 defaults;
-	static const char	*index_html = "index.html";
+	static struct cvalue	 index_html = { STR("index.html"), false,
+				    NULL, 0 };
 	bool			 top = p == NULL;
 
 	if (p == NULL) {
@@ -154,18 +155,19 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	}
 	if (!l->root_set) {
 		l->root = p->root;
+		l->root_value = p->root_value;
+		l->root_prefix = p->root_prefix;
 		l->root_set = p->root_set;
 	}
 	if (l->root == NULL)
 		l->root = conf_full_path(cf, "html", 4, false);
 	if (l->index == NULL && p->index == NULL) {
-		struct str	*s;
+		struct cvalue	**s;
 
 		l->index = pool_calloc(cf->pool, sizeof(struct array));
-		array_init(l->index, cf->pool, 1, sizeof(struct str));
+		array_init(l->index, cf->pool, 1, sizeof(struct cvalue *));
 		s = array_push(l->index);
-		s->data = (char *)index_html;
-		s->len = 10;
+		*s = &index_html;
 	} else if (l->index == NULL)
 		l->index = p->index;
 	if (l->default_type.data == NULL) {
@@ -634,30 +636,47 @@ set_server_name(struct conf *cf, const struct conf_cmd *cmd, void *field)
 static int
 set_root(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
-	struct http_loc	*l = cf->slots[CONF_SLOT_LOC];
-	size_t		 len = cf->node->args[1].len;
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
+	struct http_loc		*l = cf->slots[CONF_SLOT_LOC];
+	struct str		 v = cf->node->args[1];
 
 	if (l->root_set)
 		return conf_duplicate(cf);
 	/* a trailing slash would double up when the URI is appended */
-	while (len > 1 && CONF_ARG(cf, 1)[len - 1] == '/')
-		len--;
-	l->root = conf_full_path(cf, CONF_ARG(cf, 1), len, false);
+	while (v.len > 1 && v.data[v.len - 1] == '/')
+		v.len--;
 	l->root_set = true;
+	if (memchr(v.data, '$', v.len) == NULL) {
+		l->root = conf_full_path(cf, v.data, v.len, false);
+		return l->root == NULL ? -1 : 0;
+	}
+	/* with variables: evaluated per request, relative under the prefix */
+	if (memmem(v.data, v.len, "$document_root", 14) != NULL ||
+	    memmem(v.data, v.len, "$realpath_root", 14) != NULL) {
+		conf_error(cf, "the $document_root and $realpath_root variables "
+		    "cannot be used in the \"root\" directive");
+		return -1;
+	}
+	if ((l->root_value = cvalue_compile(cf, &h->vars, &v)) == NULL ||
+	    (l->root_prefix = pool_strdup(cf->pool, cf->prefix)) == NULL)
+		return -1;
+	/* the source text: a pointer of this level's own (merges compare) */
+	l->root = pool_strndup(cf->pool, v.data, v.len);
 	return l->root == NULL ? -1 : 0;
 }
 
 static int
 set_index(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
-	struct array	**a = field;
-	struct str	 *s;
-	size_t		  i;
+	struct http_main	 *h = cf->slots[CONF_SLOT_HTTP];
+	struct array		**a = field;
+	struct cvalue		**s;
+	size_t			  i;
 
 	if (*a == NULL) {
 		if ((*a = pool_calloc(cf->pool, sizeof(**a))) == NULL)
 			return -1;
-		array_init(*a, cf->pool, 2, sizeof(struct str));
+		array_init(*a, cf->pool, 2, sizeof(struct cvalue *));
 	}
 	for (i = 1; i < cf->node->nargs; i++) {
 		if (cf->node->args[i].len == 0) {
@@ -665,9 +684,10 @@ set_index(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			    "is invalid", CONF_ARG(cf, i));
 			return -1;
 		}
-		if ((s = array_push(*a)) == NULL)
+		if ((s = array_push(*a)) == NULL ||
+		    (*s = cvalue_compile(cf, &h->vars, &cf->node->args[i])) ==
+		    NULL)
 			return -1;
-		*s = cf->node->args[i];
 	}
 	return 0;
 }

@@ -69,9 +69,11 @@ struct http_loc {
 	bool			 internal;
 
 	/* content and paths */
-	char			*root;
+	char			*root;		/* literal, resolved */
+	struct cvalue		*root_value;	/* with variables, or NULL */
+	const char		*root_prefix;	/* for a relative one */
 	bool			 root_set;
-	struct array		*index;		/* struct str */
+	struct array		*index;		/* struct cvalue * */
 	struct str		 default_type;
 	struct array		*types;		/* struct mime_type */
 

@@ -308,7 +308,13 @@ find_location(struct request *r)
 static void
 content(struct request *r)
 {
+	bool	add_uri;
+
 	if (r->loc->handler != NULL) {
+		/* as nginx: try_files first, whatever the content handler */
+		if (r->loc->static_files.ntries > 0 &&
+		    static_try_files(r, &add_uri))
+			return;
 		r->loc->handler(r);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include "charset.h"
 #include "encode.h"
 #include "http_conf.h"
+#include "static.h"
 #include "worker_state.h"
 
 #define SERVER_FULL	"usher/" PACKAGE_VERSION
@@ -152,6 +153,22 @@ put(char *p, const char *s, size_t len)
 
 static void	builtin_page(struct request *, int);
 
+/* The response's Last-Modified time (a proxied one's), or -1. */
+static time_t
+last_modified(const struct request *r)
+{
+	const struct header	*h;
+	size_t			 i;
+
+	for (i = 0; i < r->out_headers.n; i++) {
+		h = ARRAY_AT(&r->out_headers, struct header, i);
+		if (str_caseeq(h->name.data, h->name.len, "Last-Modified", 13))
+			return clock_parse_http_date(h->value.data,
+			    h->value.len);
+	}
+	return -1;
+}
+
 #define PUT_LIT(p, lit)	put((p), (lit), sizeof(lit) - 1)
 
 char *
@@ -185,6 +202,8 @@ http_build_head(struct request *r, size_t *len)
 	if (r->location.len > 0)
 		location = absolute_location(r);
 	ctype = charset_content_type(r);
+	if (!r->expires_done && static_expires(r, last_modified(r)) == -1)
+		return NULL;
 
 	/* size first, then one allocation for the whole head */
 	size = 64 + reason.len + sizeof(SERVER_FULL) + 48 + 80 +
@@ -441,6 +460,13 @@ http_special(struct request *r, int status)
 	}
 	if ((ep = find_error_page(r, status)) == NULL ||
 	    cvalue_eval(r, ep->uri, &uri) == -1 || uri.len == 0) {
+		/*
+		 * An error or redirect raised while serving an error page is
+		 * sent with its own status (nginx since 1.15.4), not the
+		 * first error's.
+		 */
+		if (status >= 300)
+			r->err_status = 0;
 		builtin_page(r, status);
 		return;
 	}

@@ -220,7 +220,7 @@ map_declare(struct vars *vs, struct pool *pool, const struct conf_node *http)
 			return -1;
 		m->name = n->args[2].data + 1;
 		/* a name already taken is set_map's to report */
-		m->index = vars_define(vs, m->name, map_get, (uintptr_t)m, 0);
+		m->index = vars_define(vs, m->name, map_get, (uintptr_t)m, VAR_CHANGEABLE);
 	}
 	return 0;
 }
@@ -408,7 +408,7 @@ set_map(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (m->name == NULL) {
 		m->name = a[2].data + 1;
 		m->index = vars_define(&h->vars, m->name, map_get,
-		    (uintptr_t)m, 0);
+		    (uintptr_t)m, VAR_CHANGEABLE);
 	}
 	if (m->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", m->name);

@@ -132,7 +132,7 @@ split_clients_declare(struct vars *vs, struct pool *pool,
 		if ((s = pool_calloc(pool, sizeof(*s))) == NULL)
 			return -1;
 		s->index = vars_define(vs, n->args[2].data + 1, split_get,
-		    (uintptr_t)s, 0);
+		    (uintptr_t)s, VAR_CHANGEABLE);
 		s->declared = true;
 	}
 	return 0;
@@ -230,7 +230,7 @@ set_split_clients(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		return -1;
 	if (!s->declared)
 		s->index = vars_define(&h->vars, a[2].data + 1, split_get,
-		    (uintptr_t)s, 0);
+		    (uintptr_t)s, VAR_CHANGEABLE);
 	if (s->index == -1) {
 		conf_error(cf, "the duplicate \"%s\" variable", a[2].data + 1);
 		return -1;

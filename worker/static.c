@@ -91,34 +91,53 @@ static const struct mime_type	default_types[] = {
 
 /* Paths -------------------------------------------------------------------- */
 
-/* root, or the alias evaluated (relative ones under the prefix). */
+/* root or the alias, evaluated (relative ones under the prefix). */
 static int
 doc_root(struct request *r, struct str *out)
 {
 	const struct static_loc	*sl = &r->loc->static_files;
+	const char		*prefix = sl->prefix;
 	struct str		 v;
 	size_t			 plen;
 	char			*p;
 
-	if (sl->alias == NULL) {
+	if (sl->alias == NULL && r->loc->root_value == NULL) {
 		out->data = r->loc->root;
 		out->len = strlen(r->loc->root);
 		return 0;
 	}
-	if (cvalue_eval(r, sl->alias, &v) == -1)
+	if (sl->alias == NULL) {
+		if (cvalue_eval(r, r->loc->root_value, &v) == -1)
+			return -1;
+		prefix = r->loc->root_prefix;
+	} else if (cvalue_eval(r, sl->alias, &v) == -1)
 		return -1;
 	if (v.len > 0 && v.data[0] == '/') {
 		*out = v;
 		return 0;
 	}
-	plen = strlen(sl->prefix);
+	plen = strlen(prefix);
 	if ((p = pool_alloc(r->pool, plen + v.len + 1)) == NULL)
 		return -1;
-	memcpy(p, sl->prefix, plen);
+	memcpy(p, prefix, plen);
 	memcpy(p + plen, v.data, v.len);
 	out->data = p;
 	out->len = plen + v.len;
 	return 0;
+}
+
+static int	add_expires(struct request *, time_t);
+
+int
+static_expires(struct request *r, time_t mtime)
+{
+	return r->loc == NULL ? 0 : add_expires(r, mtime);
+}
+
+int
+static_document_root(struct request *r, struct str *out)
+{
+	return doc_root(r, out);
 }
 
 /* root + tail, with `reserve` spare bytes after it; 0 or -1. */
@@ -486,8 +505,18 @@ static_try_files(struct request *r, bool *add_uri)
 			try_fallback(r, t);
 			return true;
 		}
-		if (cvalue_eval(r, t->value, &v) == -1 ||
-		    doc_root(r, &root) == -1 ||
+		if (cvalue_eval(r, t->value, &v) == -1) {
+			http_special(r, 500);
+			return true;
+		}
+		/* with a prefix alias, "$uri" names a file under the alias */
+		if (sl->alias != NULL && !sl->alias_regex &&
+		    v.len >= sl->alias_name.len && memcmp(v.data,
+		    sl->alias_name.data, sl->alias_name.len) == 0) {
+			v.data += sl->alias_name.len;
+			v.len -= sl->alias_name.len;
+		}
+		if (doc_root(r, &root) == -1 ||
 		    build_path(r, &fp, &root, &v, 0) == -1) {
 			http_special(r, 500);
 			return true;
@@ -587,14 +616,22 @@ static void
 serve_index(struct request *r, bool add_uri)
 {
 	const struct array	*idx = r->loc->index;
-	const struct str	*name;
+	struct str		 nv, *name = &nv;
 	struct fspath		 fp;
 	struct fsinfo		 fi;
 	size_t			 i, base;
 	bool			 dir_tested = false;
 
 	for (i = 0; idx != NULL && i < idx->n; i++) {
-		name = ARRAY_AT(idx, struct str, i);
+		if (cvalue_eval(r, *ARRAY_AT(idx, struct cvalue *, i),
+		    name) == -1)
+			goto fail;
+		if (name->len == 0) {
+			/* nginx tests the directory itself, and fails */
+			log_conn(LOG_ERR, r->conn->number, "index name is "
+			    "empty for \"%.*s\"", (int)r->uri.len, r->uri.data);
+			goto fail;
+		}
 		if (name->data[0] == '/') {
 			http_request_redirect(r, name, &r->args);
 			return;
@@ -725,17 +762,58 @@ next_daily(time_t when)
 	return mktime(&tm);
 }
 
-/* Expires and Cache-Control as the expires directive says; 0 or -1. */
+/* Drops the upstream's Expires and Cache-Control: expires replaces them. */
+static void
+drop_cache_headers(struct request *r)
+{
+	struct header	*h;
+	size_t		 i;
+
+	for (i = 0; i < r->out_headers.n; i++) {
+		h = ARRAY_AT(&r->out_headers, struct header, i);
+		if (!str_caseeq(h->name.data, h->name.len, "Expires", 7) &&
+		    !str_caseeq(h->name.data, h->name.len, "Cache-Control", 13))
+			continue;
+		memmove(h, h + 1, (r->out_headers.n - i - 1) * sizeof(*h));
+		r->out_headers.n--;
+		i--;
+	}
+}
+
+/*
+ * Expires and Cache-Control as the expires directive says, for any
+ * response (http_build_head() calls it for those not sent from here);
+ * mtime -1: unknown.  0 or -1.
+ */
 static int
 add_expires(struct request *r, time_t mtime)
 {
 	const struct static_loc	*sl = &r->loc->static_files;
+	struct static_loc	 dyn;
+	struct str		 v;
+	const char		*err;
 	char			 date[64], cc[48];
 	time_t			 t, age;
 	int			 n;
 
+	if (r->expires_done)
+		return 0;
+	r->expires_done = true;
 	if (sl->expires == STATIC_EXPIRES_OFF || !expires_status(r->status))
 		return 0;
+	if (sl->expires_value != NULL) {
+		/* a bad value or "off" from a variable: no headers, as nginx */
+		dyn.expires = sl->expires;
+		dyn.expires_time = 0;
+		if (cvalue_eval(r, sl->expires_value, &v) == -1)
+			return -1;
+		if (static_expires_parse(v.data, v.len, &dyn.expires,
+		    &dyn.expires_time, &err) == -1 ||
+		    dyn.expires == STATIC_EXPIRES_OFF)
+			return 0;
+		sl = &dyn;
+	}
+	drop_cache_headers(r);
 	if (sl->expires == STATIC_EXPIRES_EPOCH)
 		return ADD_HEADER(r, "Expires", "Thu, 01 Jan 1970 00:00:01 GMT",
 		    29) | ADD_HEADER(r, "Cache-Control", "no-cache", 8);

@@ -6,8 +6,10 @@
 #define USHER_WORKER_STATIC_H
 
 #include <stdbool.h>
+#include <time.h>
 
 struct request;
+struct str;
 
 /* Serves r from the file system (the default content handler); runs the
  * location's try_files first. */
@@ -19,5 +21,12 @@ void	static_handler(struct request *);
  * itself; call it only before another content handler (proxy_pass).
  */
 bool	static_try_files(struct request *, bool *add_uri);
+/*
+ * Adds Expires and Cache-Control as the location's expires says (once
+ * per response; mtime -1 if unknown); 0 or -1.
+ */
+int	static_expires(struct request *, time_t mtime);
+/* $document_root: the location's root or alias, evaluated; 0 or -1. */
+int	static_document_root(struct request *, struct str *out);
 
 #endif

@@ -106,6 +106,7 @@ static_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		s->expires = up->expires == CONF_UNSET ? STATIC_EXPIRES_OFF :
 		    up->expires;
 		s->expires_time = up->expires_time;
+		s->expires_value = up->expires_value;
 	}
 	if (s->disable_symlinks == CONF_UNSET) {
 		s->disable_symlinks = up->disable_symlinks == CONF_UNSET ?
@@ -212,12 +213,11 @@ set_try_files(struct conf *cf, const struct conf_cmd *cmd, void *field)
 static int
 set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
 	struct http_loc		*l = cf->slots[CONF_SLOT_LOC];
 	struct static_loc	*s = &l->static_files;
-	const char		*v;
-	size_t			 len;
-	int64_t			 ms;
-	bool			 minus = false;
+	struct str		 v = cf->node->args[CONF_NARGS(cf)];
+	const char		*err;
 
 	if (s->expires != CONF_UNSET)
 		return conf_duplicate(cf);
@@ -229,29 +229,48 @@ set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		}
 		s->expires = STATIC_EXPIRES_MODIFIED;
 	}
-	v = CONF_ARG(cf, CONF_NARGS(cf));
-	len = cf->node->args[CONF_NARGS(cf)].len;
-	if (s->expires == STATIC_EXPIRES_ACCESS) {
-		if (strcmp(v, "epoch") == 0) {
-			s->expires = STATIC_EXPIRES_EPOCH;
+	/* "expires $expires;" with a map: parsed per response */
+	if (memchr(v.data, '$', v.len) != NULL) {
+		s->expires_value = cvalue_compile(cf, &h->vars, &v);
+		return s->expires_value == NULL ? -1 : 0;
+	}
+	if (static_expires_parse(v.data, v.len, &s->expires, &s->expires_time,
+	    &err) == -1) {
+		conf_error(cf, "\"expires\" directive %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+static_expires_parse(const char *v, size_t len, int *expires, int64_t *time,
+    const char **err)
+{
+	int64_t	ms;
+	bool	minus = false;
+
+	*err = "invalid value";
+	if (*expires != STATIC_EXPIRES_MODIFIED) {
+		if (str_eq(v, len, "epoch", 5)) {
+			*expires = STATIC_EXPIRES_EPOCH;
 			return 0;
 		}
-		if (strcmp(v, "max") == 0) {
-			s->expires = STATIC_EXPIRES_MAX;
+		if (str_eq(v, len, "max", 3)) {
+			*expires = STATIC_EXPIRES_MAX;
 			return 0;
 		}
-		if (strcmp(v, "off") == 0) {
-			s->expires = STATIC_EXPIRES_OFF;
+		if (str_eq(v, len, "off", 3)) {
+			*expires = STATIC_EXPIRES_OFF;
 			return 0;
 		}
 	}
 	if (len > 0 && v[0] == '@') {
-		if (s->expires == STATIC_EXPIRES_MODIFIED) {
-			conf_error(cf, "\"expires\" directive daily time "
-			    "cannot be used with \"modified\" parameter");
+		if (*expires == STATIC_EXPIRES_MODIFIED) {
+			*err = "daily time cannot be used with \"modified\" "
+			    "parameter";
 			return -1;
 		}
-		s->expires = STATIC_EXPIRES_DAILY;
+		*expires = STATIC_EXPIRES_DAILY;
 		v++;
 		len--;
 	} else if (len > 0 && (v[0] == '+' || v[0] == '-')) {
@@ -260,19 +279,15 @@ set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		len--;
 	}
 	ms = str_parse_msec(v, len, 1000);
-	if (ms < 0 || ms % 1000 != 0) {
-		conf_error(cf, "\"expires\" directive invalid value");
+	if (ms < 0 || ms % 1000 != 0)
 		return -1;
-	}
-	s->expires_time = ms / 1000;
-	if (s->expires == STATIC_EXPIRES_DAILY &&
-	    s->expires_time > 24 * 60 * 60) {
-		conf_error(cf, "\"expires\" directive daily time value "
-		    "must be less than 24 hours");
+	*time = ms / 1000;
+	if (*expires == STATIC_EXPIRES_DAILY && *time > 24 * 60 * 60) {
+		*err = "daily time value must be less than 24 hours";
 		return -1;
 	}
 	if (minus)
-		s->expires_time = -s->expires_time;
+		*time = -*time;
 	return 0;
 }
 

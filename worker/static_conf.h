@@ -65,6 +65,7 @@ struct static_loc {
 	int			 max_ranges;	/* INT32_MAX: unlimited */
 	int			 expires;	/* enum static_expires */
 	int64_t			 expires_time;	/* seconds, may be < 0 */
+	struct cvalue		*expires_value;	/* with variables, or NULL */
 	int			 disable_symlinks;	/* STATIC_LINKS_* */
 	struct str		 symlinks_from;	/* not checked below; or
 						   "$document_root" */
@@ -80,6 +81,13 @@ struct static_loc {
 
 extern const struct conf_cmd	static_cmds[];
 
+/*
+ * Parses an expires time (epoch, max, off, [+-]time, @time) into *expires
+ * (STATIC_EXPIRES_ACCESS or _MODIFIED on entry) and *time; 0, or -1 with
+ * *err saying why.
+ */
+int	static_expires_parse(const char *v, size_t len, int *expires,
+	    int64_t *time, const char **err);
 /* Marks every field unset. */
 void	static_loc_init(struct static_loc *);
 /* Fills l's unset fields from parent p, then the defaults; 0 or -1. */

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "http.h"
 #include "http_conf.h"
+#include "static.h"
 #include "vars.h"
 
 /* Values of at most this many parts are evaluated without allocating a
@@ -596,15 +597,22 @@ get_request_completion(struct request *r, struct str *out, uintptr_t data)
 static int
 get_document_root(struct request *r, struct str *out, uintptr_t data)
 {
-	char	 path[PATH_MAX];
-	char	*root;
+	char		 in[PATH_MAX], path[PATH_MAX];
+	struct str	 root;
 
-	if (r->loc == NULL || (root = r->loc->root) == NULL)
+	/* the root or alias, variables evaluated */
+	if (r->loc == NULL || static_document_root(r, &root) == -1)
 		return not_found(out);
-	if (data == 0)
-		return set_lit(out, root, strlen(root));
+	if (data == 0) {
+		*out = root;
+		return 0;
+	}
 	/* $realpath_root: symlinks resolved, for atomic deploys by symlink */
-	if (realpath(root, path) == NULL)
+	if (root.len >= sizeof(in))
+		return not_found(out);
+	memcpy(in, root.data, root.len);
+	in[root.len] = '\0';
+	if (realpath(in, path) == NULL)
 		return not_found(out);
 	return set_copy(r, out, path, strlen(path));
 }
@@ -857,9 +865,20 @@ vars_define(struct vars *vs, const char *name, var_get_fn *get,
     uintptr_t data, unsigned flags)
 {
 	struct var	*v;
+	int		 idx;
 
-	if (vars_find(vs, name, strlen(name)) != -1)
-		return -1;
+	if ((idx = vars_find(vs, name, strlen(name))) != -1) {
+		/* "set $x" read before "map ... $x": the map defines it */
+		v = ARRAY_AT(&vs->list, struct var, idx);
+		if (!(flags & VAR_CHANGEABLE) || v->get != NULL ||
+		    !(v->flags & VAR_SETTABLE))
+			return -1;
+		vs->nsettable--;
+		v->get = get;
+		v->data = data;
+		v->flags = flags;
+		return idx;
+	}
 	if ((v = vars_add(vs, name, strlen(name))) == NULL)
 		return -1;
 	v->get = get;
@@ -876,8 +895,12 @@ vars_add_settable(struct vars *vs, const char *name, size_t len)
 
 	if ((idx = vars_find(vs, name, len)) != -1) {
 		v = ARRAY_AT(&vs->list, struct var, idx);
-		/* a built-in cannot be overwritten by set or a capture */
-		return (v->flags & VAR_SETTABLE) ? idx : -1;
+		/*
+		 * A built-in cannot be overwritten by set or a capture; a
+		 * map's, geo's or split_clients' value can (its getter
+		 * returns a value stored in the request first).
+		 */
+		return (v->flags & (VAR_SETTABLE | VAR_CHANGEABLE)) ? idx : -1;
 	}
 	if ((v = vars_add(vs, name, len)) == NULL)
 		return -1;

@@ -24,6 +24,7 @@ typedef int var_get_fn(struct request *, struct str *out, uintptr_t data);
 #define VAR_PREFIX	0x01	/* a family: http_, arg_, cookie_, ... */
 #define VAR_SETTABLE	0x02	/* value lives in the request (set, captures) */
 #define VAR_NOCACHE	0x04	/* changes during a request ($uri) */
+#define VAR_CHANGEABLE	0x08	/* set may overwrite it (map, geo, ...) */
 
 struct var {
 	struct str	 name;

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+# Everyday nginx config that once differed from nginx: root and index with
+# variables, try_files before proxy_pass and under a prefix alias, expires
+# on any response (proxied too, from a variable), $document_root with alias,
+# set on a map variable, access_log in "if" and with if=, error_log below
+# the main context, and statuses raised while serving an error page.
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from usher_test import *  # noqa: E402,F401,F403
+
+require_binary()
+
+t = Usher(r"""
+events { }
+http {
+    access_log off;
+    error_log %%TESTDIR%%/http_error.log;
+
+    map $uri $m { default mapped; }
+    map $uri $exp { default off; ~^/expv/img max; ~^/expv/bad nonsense; }
+    map $arg_log $loggable { default 1; no 0; }
+
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        server_name everyday.test;
+        root %%TESTDIR%%/sites/$host;
+        index $arg_idx index.html;
+        error_log %%TESTDIR%%/server_error.log warn;
+
+        location /al/ {
+            alias %%TESTDIR%%/data/;
+            try_files $uri =404;
+        }
+        location /dr/ {
+            alias %%TESTDIR%%/data/;
+            return 200 "root=$document_root\n";
+        }
+        location /rootvar/ { return 200 "root=$document_root\n"; }
+        location /tp/ {
+            try_files $uri =404;
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /exp/ {
+            expires 1h;
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /expr/ {
+            expires epoch;
+            location /expr/ok { return 200 "ok\n"; }
+            location /expr/missing { return 404; }
+        }
+        location /expv/ {
+            expires $exp;
+            return 200 "ok\n";
+        }
+        location /setmap {
+            set $m changed;
+            return 200 "m=$m\n";
+        }
+        location /getmap { return 200 "m=$m\n"; }
+        location /iflog {
+            error_log %%TESTDIR%%/loc_error.log;
+            if ($arg_x) {
+                access_log %%TESTDIR%%/if.log;
+            }
+            return 200 "iflog\n";
+        }
+        location /condlog {
+            access_log %%TESTDIR%%/cond.log combined if=$loggable;
+            return 200 "condlog\n";
+        }
+        location /e404 {
+            error_page 404 /r405;
+            return 404;
+        }
+        location /e405r302 {
+            error_page 405 /r302;
+            return 405;
+        }
+        location /e405dir {
+            error_page 405 /adir;
+            return 405;
+        }
+        location /e405r200 {
+            error_page 405 /r200;
+            return 405;
+        }
+        location /r405 { return 405; }
+        location /r302 { return 302 "/elsewhere"; }
+        location /r200 { return 200 "text\n"; }
+        location /adir { }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_B%%;
+        location / {
+            add_header Cache-Control "no-store";
+            return 200 "backend $uri\n";
+        }
+    }
+}
+""")
+for name, text in {
+        "sites/everyday.test/index.html": "everyday index\n",
+        "sites/everyday.test/other.html": "other index\n",
+        "sites/everyday.test/f.txt": "everyday f\n",
+        "sites/everyday.test/tp/here.txt": "local here\n",
+        "sites/everyday.test/adir/index.html": "adir\n",
+        "sites/other.test/f.txt": "other f\n",
+        "data/d.txt": "data d\n"}.items():
+    t.write_file(name, text)
+t.start()
+
+
+def get(path, **kw):
+    kw.setdefault("host", "everyday.test")
+    return t.get(path, **kw)
+
+
+# root and index with variables
+r = get("/f.txt")
+is_((r.status, r.body), (200, "everyday f\n"), "root with $host")
+r = get("/f.txt", host="other.test")
+is_((r.status, r.body), (200, "other f\n"), "root with $host: another host")
+r = get("/?idx=nothere.html")
+is_((r.status, r.body), (200, "everyday index\n"),
+    "index with a variable: no such file, the next name")
+is_(get("/").status, 500, "index with a variable: empty, 500 as nginx")
+r = get("/?idx=other.html")
+is_((r.status, r.body), (200, "other index\n"),
+    "index with a variable: its value")
+r = get("/rootvar/")
+is_(r.body, "root=%s/sites/everyday.test\n" % t.prefix,
+    "$document_root of a root with variables")
+
+# $document_root with alias, try_files under a prefix alias
+r = get("/dr/")
+is_(r.body, "root=%s/data/\n" % t.prefix, "$document_root is the alias")
+r = get("/al/d.txt")
+is_((r.status, r.body), (200, "data d\n"),
+    "try_files $uri under a prefix alias finds the aliased file")
+r = get("/al/nothere")
+is_(r.status, 404, "try_files $uri under a prefix alias: =404")
+
+# try_files runs before proxy_pass
+r = get("/tp/missing")
+is_(r.status, 404, "try_files before proxy_pass: no file, =404")
+r = get("/tp/here.txt")
+is_((r.status, r.body), (200, "backend /tp/here.txt\n"),
+    "try_files before proxy_pass: a file found is still proxied")
+
+# expires on any response of the right status, proxied ones too
+r = get("/exp/x")
+is_((r.status, r.header("cache-control")), (200, "max-age=3600"),
+    "expires on a proxied response replaces its Cache-Control")
+ok(r.header("expires") is not None, "expires: Expires on a proxied response")
+r = get("/expr/ok")
+is_((r.header("cache-control"), r.header("expires")),
+    ("no-cache", "Thu, 01 Jan 1970 00:00:01 GMT"), "expires on return 200")
+r = get("/expr/missing")
+is_((r.status, r.header("expires")), (404, None), "no expires on a 404")
+r = get("/expv/img.png")
+is_(r.header("cache-control"), "max-age=315360000",
+    "expires $variable: max")
+r = get("/expv/page")
+is_(r.header("expires"), None, "expires $variable: off")
+r = get("/expv/bad")
+is_((r.status, r.header("expires")), (200, None),
+    "expires $variable: an invalid value adds nothing")
+
+# set on a map variable
+is_(get("/setmap").body, "m=changed\n", "set overwrites a map variable")
+is_(get("/getmap").body, "m=mapped\n", "the map itself is untouched")
+
+# access_log in "if" in a location, and if=
+get("/iflog")
+get("/iflog?x=1")
+get("/condlog?log=no")
+get("/condlog?log=yes")
+t.wait_log("if.log", 1)
+t.wait_log("cond.log", 1)
+log = t.read("if.log")
+ok(log.count("\n") == 1 and "/iflog?x=1" in log,
+   "access_log inside if: only requests that took the if") or diag(log)
+log = t.read("cond.log")
+ok(log.count("\n") == 1 and "log=yes" in log,
+   "access_log if=: a \"0\" condition skips the line") or diag(log)
+
+# error_log in http, server and location is accepted and the file created
+ok(all(os.path.exists(t.path(f)) for f in
+       ("http_error.log", "server_error.log", "loc_error.log")),
+   "error_log in http, server and location")
+
+# a status raised while serving an error page is its own
+is_(get("/e404").status, 405, "error_page target returning 405: 405")
+r = get("/e405r302")
+is_((r.status, r.header("location")),
+    (302, "http://everyday.test:%d/elsewhere" % t.port("A")),
+    "error_page target returning 302: 302")
+r = get("/e405dir")
+is_((r.status, r.header("location")),
+    (301, "http://everyday.test:%d/adir/" % t.port("A")),
+    "error_page target that is a directory: its 301")
+r = get("/e405r200")
+is_((r.status, r.body), (405, "text\n"),
+    "error_page target returning 200 text: the error's status")
+
+t.stop()
+t.check_error_log()
+
+
+# geo: entries before "ranges" are an error, not silently dropped
+t2 = Usher()
+t2.write_file("usher.conf", "error_log error.log;\nevents { }\nhttp {\n"
+              "    geo $g {\n        10.0.0.0/8 a;\n        ranges;\n"
+              "    }\n}\n", render=False)
+rc, out, err = t2.run("-t")
+ok(rc == 1 and re.search(r'\[emerg\] the "ranges" directive must be the '
+                         r'first directive inside "geo" block in '
+                         r'\S+usher.conf:6$', err, re.M),
+   "geo: ranges after an entry is refused") or diag(err)
+
+sys.exit(done())
