@@ -601,6 +601,7 @@ set_server_name(struct conf *cf, const struct conf_cmd *cmd, void *field)
 					return -1;
 			sn->name.data = name;
 			sn->name.len = len;
+			sn->shown = sn->name;
 			continue;
 		}
 		if (len > 0 && name[len - 1] == '.' && len > 1)
@@ -610,6 +611,11 @@ set_server_name(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		str_lower(sn->name.data, name, len);
 		sn->name.data[len] = '\0';
 		sn->name.len = len;
+		sn->shown = sn->name;
+		if (len > 1 && name[0] == '.') {
+			sn->shown.data++;
+			sn->shown.len--;
+		}
 		if (len > 2 && name[0] == '*' && name[1] == '.') {
 			sn->kind = SN_WILD_HEAD;
 			sn->name.data++;	/* keep the dot: ".example.com" */

@@ -113,6 +113,8 @@ struct http_loc {
 
 struct server_name {
 	struct str		 name;		/* lowercase; without wildcard */
+	struct str		 shown;		/* $server_name: as written,
+						   ".x" as "x" (nginx) */
 	int			 kind;		/* SN_* */
 	bool			 bare_too;	/* ".example.com": example.com too */
 	struct regex		*regex;

@@ -106,7 +106,7 @@ first_server_name(const struct request *r)
 
 	if (s == NULL || s->names.n == 0)
 		return NULL;
-	return &ARRAY_AT(&s->names, struct server_name, 0)->name;
+	return &ARRAY_AT(&s->names, struct server_name, 0)->shown;
 }
 
 static inline unsigned char

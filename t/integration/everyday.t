@@ -97,6 +97,22 @@ http {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_C%%;
+        server_name *.Wild.test;
+        return 200 "$server_name";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_C%%;
+        server_name www.tail.*;
+        return 200 "$server_name";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_C%%;
+        server_name .dot.test;
+        return 200 "$server_name";
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_B%%;
         location / {
             add_header Cache-Control "no-store";
@@ -209,6 +225,12 @@ is_((r.status, r.header("location")),
 r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
+
+# $server_name is the first name as written (lowercase; ".x" as "x")
+for host, want in (("a.wild.test", "*.wild.test"),
+                   ("www.tail.org", "www.tail.*"), ("a.dot.test", "dot.test")):
+    is_(t.get("/", port="C", host=host).body, want,
+        "$server_name of %s" % want)
 
 t.stop()
 t.check_error_log()

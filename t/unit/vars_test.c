@@ -99,6 +99,7 @@ setup(void)
 		exit(2);
 	sn = array_push(&srv.names);
 	SETS(sn->name, "example.org");
+	sn->shown = sn->name;
 	loc.root = "/tmp";
 	srv.loc = &loc;
 
