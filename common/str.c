@@ -207,3 +207,29 @@ str_hostname(void)
 		memcpy(name, "localhost", sizeof("localhost"));
 	return name;
 }
+
+size_t
+str_escape_uri(char *dst, const char *src, size_t len)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			i, n = 0;
+	unsigned char		c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)src[i];
+		if (c > 0x20 && c < 0x7f && strchr("\"#%<>?\\^`{|}", c) ==
+		    NULL) {
+			if (dst != NULL)
+				dst[n] = (char)c;
+			n++;
+			continue;
+		}
+		if (dst != NULL) {
+			dst[n] = '%';
+			dst[n + 1] = hex[c >> 4];
+			dst[n + 2] = hex[c & 15];
+		}
+		n += 3;
+	}
+	return n;
+}

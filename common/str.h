@@ -50,6 +50,13 @@ int64_t	 str_parse_size(const char *p, size_t len);
  */
 int64_t	 str_parse_msec(const char *p, size_t len, int64_t default_unit_ms);
 
+/*
+ * Percent-escapes a decoded path for a Location header as nginx does
+ * (controls, space, non-ASCII and " # % < > ? \ ^ ` { | }) into dst, or
+ * only counts when dst is NULL; returns the escaped length.
+ */
+size_t	 str_escape_uri(char *dst, const char *src, size_t len);
+
 /* Decimal formatting into buf (at least 21 bytes); returns the length. */
 size_t	 str_utoa(char *buf, uint64_t v);
 

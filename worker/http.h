@@ -79,6 +79,7 @@ struct request {
 	bool			 internal;	/* redirected inside usher */
 	bool			 error_page;	/* an error_page redirect ran */
 	bool			 rewrite_break;
+	bool			 auto_redirect;	/* "/a" for location "/a/" */
 	int			 caps[2 * REGEX_MAX_CAPTURES];
 	int			 ncaps;		/* pairs in caps */
 	struct str		 cap_subject;	/* what caps index into */

@@ -222,6 +222,19 @@ http_find_server(struct http_addr *ha, struct request *r, const char *host,
 /* Location lookup ------------------------------------------------------------ */
 
 /*
+ * "/a" asked of a location "/a/" whose content is proxied: nginx answers
+ * with a redirect to "/a/" (its auto_redirect).
+ */
+static bool
+auto_redirects(const struct request *r, const struct http_loc *l)
+{
+	return l->proxy.pass && l->match != LOC_REGEX &&
+	    l->match != LOC_NAMED && l->name.len == r->uri.len + 1 &&
+	    l->name.data[r->uri.len] == '/' &&
+	    memcmp(l->name.data, r->uri.data, r->uri.len) == 0;
+}
+
+/*
  * nginx's order: exact match wins at once; otherwise the longest prefix,
  * whose nested locations are searched first; "^~" stops there; else the
  * regexes of this level in order; else the longest prefix.
@@ -229,12 +242,14 @@ http_find_server(struct http_addr *ha, struct request *r, const char *host,
 static struct http_loc *
 find_in(struct request *r, struct http_loc *level, bool *regex_done)
 {
-	struct http_loc	*l, *best = NULL, *nested;
+	struct http_loc	*l, *best = NULL, *nested, *autol = NULL;
 	size_t		 i;
 	int		 caps[2 * REGEX_MAX_CAPTURES];
 
 	for (i = 0; i < level->children.n; i++) {
 		l = *ARRAY_AT(&level->children, struct http_loc *, i);
+		if (auto_redirects(r, l))
+			autol = l;
 		if (l->match == LOC_EXACT) {
 			if (str_eq(l->name.data, l->name.len, r->uri.data,
 			    r->uri.len)) {
@@ -249,6 +264,12 @@ find_in(struct request *r, struct http_loc *level, bool *regex_done)
 		    r->uri.data, l->name.len) == 0 &&
 		    (best == NULL || l->name.len > best->name.len))
 			best = l;
+	}
+	/* nginx's auto redirect ends the search unless a prefix is exact */
+	if (autol != NULL && (best == NULL || best->name.len < r->uri.len)) {
+		r->auto_redirect = true;
+		*regex_done = true;
+		return autol;
 	}
 	if (best != NULL && best->children.n > 0) {
 		nested = find_in(r, best, regex_done);
@@ -355,13 +376,43 @@ check_body(struct request *r)
 	content(r);
 }
 
+/* 301 to the URI with a slash (escaped, arguments kept). */
+static void
+auto_redirect(struct request *r)
+{
+	size_t	len = str_escape_uri(NULL, r->uri.data, r->uri.len) + 2 +
+		    r->args.len;
+	char	*l;
+
+	if ((l = pool_alloc(r->pool, len + 1)) == NULL) {
+		http_special(r, 500);
+		return;
+	}
+	len = str_escape_uri(l, r->uri.data, r->uri.len);
+	l[len++] = '/';
+	if (r->args.len > 0) {
+		l[len++] = '?';
+		memcpy(l + len, r->args.data, r->args.len);
+		len += r->args.len;
+	}
+	l[len] = '\0';
+	r->location.data = l;
+	r->location.len = len;
+	http_special(r, 301);
+}
+
 static void
 run_location(struct request *r)
 {
 	enum rewrite_result	res;
 
 	for (;;) {
+		r->auto_redirect = false;
 		r->loc = find_location(r);
+		if (r->auto_redirect) {
+			auto_redirect(r);
+			return;
+		}
 		if (r->loc->internal && !r->internal) {
 			http_special(r, 404);
 			return;

@@ -850,15 +850,16 @@ add_expires(struct request *r, time_t mtime)
 static void
 redirect_dir(struct request *r)
 {
-	size_t	len = r->uri.len + 2 + r->args.len;
+	size_t	len = str_escape_uri(NULL, r->uri.data, r->uri.len) + 2 +
+		    r->args.len;
 	char	*l;
 
 	if ((l = pool_alloc(r->pool, len + 1)) == NULL) {
 		http_special(r, 500);
 		return;
 	}
-	memcpy(l, r->uri.data, r->uri.len);
-	len = r->uri.len;
+	/* the URI is decoded: "/dir sp" goes out as "/dir%20sp/" */
+	len = str_escape_uri(l, r->uri.data, r->uri.len);
 	l[len++] = '/';
 	if (r->args.len > 0) {
 		l[len++] = '?';

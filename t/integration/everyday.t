@@ -94,6 +94,8 @@ http {
         location /r302 { return 302 "/elsewhere"; }
         location /r200 { return 200 "text\n"; }
         location /adir { }
+        location /auto/ { proxy_pass http://127.0.0.1:%%PORT_B%%; }
+        location "/auto sp/" { proxy_pass http://127.0.0.1:%%PORT_B%%; }
     }
 
     server {
@@ -127,6 +129,7 @@ for name, text in {
         "sites/everyday.test/f.txt": "everyday f\n",
         "sites/everyday.test/tp/here.txt": "local here\n",
         "sites/everyday.test/adir/index.html": "adir\n",
+        "sites/everyday.test/sp dir/index.html": "sp dir\n",
         "sites/other.test/f.txt": "other f\n",
         "data/d.txt": "data d\n"}.items():
     t.write_file(name, text)
@@ -225,6 +228,20 @@ is_((r.status, r.header("location")),
 r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
+
+# redirects adding a slash: escaped, and nginx's auto redirect for proxied
+# locations
+base = "http://everyday.test:%d" % t.port("A")
+r = get("/sp%20dir?a=b")
+is_((r.status, r.header("location")), (301, base + "/sp%20dir/?a=b"),
+    "a directory redirect escapes the URI")
+r = get("/auto?a=b")
+is_((r.status, r.header("location")), (301, base + "/auto/?a=b"),
+    "/auto asked of a proxied location /auto/: 301 to /auto/")
+r = get("/auto%20sp")
+is_((r.status, r.header("location")), (301, base + "/auto%20sp/"),
+    "the auto redirect escapes the URI")
+is_(get("/auto/x").body, "backend /auto/x\n", "/auto/x is proxied")
 
 # $server_name is the first name as written (lowercase; ".x" as "x")
 for host, want in (("a.wild.test", "*.wild.test"),
