@@ -153,6 +153,23 @@ put(char *p, const char *s, size_t len)
 
 static void	builtin_page(struct request *, int);
 
+static void
+drop_header(struct request *r, const struct str *name)
+{
+	struct header	*h;
+	size_t		 i;
+
+	for (i = 0; i < r->out_headers.n; i++) {
+		h = ARRAY_AT(&r->out_headers, struct header, i);
+		if (!str_caseeq(h->name.data, h->name.len, name->data,
+		    name->len))
+			continue;
+		memmove(h, h + 1, (r->out_headers.n - i - 1) * sizeof(*h));
+		r->out_headers.n--;
+		i--;
+	}
+}
+
 /* The response's Last-Modified time (a proxied one's), or -1. */
 static time_t
 last_modified(const struct request *r)
@@ -219,6 +236,11 @@ http_build_head(struct request *r, size_t *len)
 				continue;
 			if (cvalue_eval(r, ha->value, &v) == -1)
 				continue;
+			/* as nginx: these replace the response's own, "" drops */
+			if (STR_CASEEQ_LIT(ha->name.data, ha->name.len,
+			    "Last-Modified") || STR_CASEEQ_LIT(ha->name.data,
+			    ha->name.len, "ETag"))
+				drop_header(r, &ha->name);
 			/* evaluated once here, appended below */
 			if (v.len == 0)
 				continue;

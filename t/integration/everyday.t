@@ -94,6 +94,10 @@ http {
         location /r302 { return 302 "/elsewhere"; }
         location /r200 { return 200 "text\n"; }
         location /adir { }
+        location /lm/ {
+            add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
+            add_header ETag "";
+        }
         location /auto/ { proxy_pass http://127.0.0.1:%%PORT_B%%; }
         location "/auto sp/" { proxy_pass http://127.0.0.1:%%PORT_B%%; }
     }
@@ -129,6 +133,7 @@ for name, text in {
         "sites/everyday.test/f.txt": "everyday f\n",
         "sites/everyday.test/tp/here.txt": "local here\n",
         "sites/everyday.test/adir/index.html": "adir\n",
+        "sites/everyday.test/lm/f.txt": "lm\n",
         "sites/everyday.test/sp dir/index.html": "sp dir\n",
         "sites/other.test/f.txt": "other f\n",
         "data/d.txt": "data d\n"}.items():
@@ -228,6 +233,13 @@ is_((r.status, r.header("location")),
 r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
+
+# add_header Last-Modified and ETag replace the file's own; "" drops it
+r = get("/lm/f.txt")
+is_((r.header("last-modified"), r.header("etag")),
+    ("Mon, 28 Sep 1970 06:00:00 GMT", None),
+    "add_header Last-Modified replaces, ETag \"\" removes")
+is_(r.raw_head.lower().count(b"last-modified"), 1, "only one Last-Modified")
 
 # redirects adding a slash: escaped, and nginx's auto redirect for proxied
 # locations
