@@ -558,10 +558,18 @@ http_request_start(struct http_conn *hc, size_t head_len)
 
 	path = p->path ? p->path : p->target;
 	plen = p->path ? p->path_len : p->target_len;
+	/* a fragment is the client's business (RFC 3986 3.5): as nginx, drop
+	 * it; an absolute-form target without a path means "/" */
+	if ((q = memchr(path, '#', plen)) != NULL)
+		plen = (size_t)(q - path);
 	if ((q = memchr(path, '?', plen)) != NULL) {
 		r->args.data = (char *)q + 1;
 		r->args.len = plen - (size_t)(q - path) - 1;
 		plen = (size_t)(q - path);
+	}
+	if (plen == 0 && p->host != NULL && path != p->target) {
+		path = "/";
+		plen = 1;
 	}
 	if (normalize_path(r, path, plen, r->srv->merge_slashes) == -1) {
 		log_conn(LOG_INFO, hc->conn->number, "client sent invalid "

@@ -94,6 +94,7 @@ http {
         location /r302 { return 302 "/elsewhere"; }
         location /r200 { return 200 "text\n"; }
         location /adir { }
+        location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
             add_header ETag "";
@@ -233,6 +234,19 @@ is_((r.status, r.header("location")),
 r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
+
+# a fragment in the target is dropped; an absolute-form target without a
+# path is "/"
+for target, want, name in (
+        ("/uri#frag", b"uri=/uri args=\n", "a fragment is dropped"),
+        ("/uri?a=b#frag", b"uri=/uri args=a=b\n", "... after arguments too"),
+        ("http://everyday.test?idx=other.html", b"other index\n",
+         "an absolute-form target without a path"),
+        ("http://everyday.test:%d?idx=other.html" % t.port("A"),
+         b"other index\n", "... with a port")):
+    rep = raw(t.port("A"), "GET %s HTTP/1.1\r\nHost: everyday.test\r\n"
+              "Connection: close\r\n\r\n" % target)
+    ok(rep.status == 200 and rep.endswith(want), name) or diag(rep[:300])
 
 # add_header Last-Modified and ETag replace the file's own; "" drops it
 r = get("/lm/f.txt")
