@@ -526,7 +526,8 @@ host_check(const char *s, size_t len)
 			if (*p == '.' && p + 1 < end && p[1] == '.')
 				return -1;
 		}
-		if (p == s)
+		/* "." alone leaves no name once its root dot is dropped */
+		if (p == s || (p == s + 1 && *s == '.'))
 			return -1;
 	}
 	host_end = p;
