@@ -95,6 +95,30 @@ stub_status_move(int *state, int to)
 	*state = to;
 }
 
+uint64_t
+stub_status_value(enum stat_value which)
+{
+	struct stat_counters	*c = ctr();
+	int64_t			 v, a;
+
+	switch (which) {
+	case STAT_ACTIVE:
+		v = __atomic_load_n(&c->active, __ATOMIC_RELAXED);
+		break;
+	case STAT_VAL_READING:
+		v = __atomic_load_n(&c->reading, __ATOMIC_RELAXED);
+		break;
+	case STAT_VAL_WRITING:
+		v = __atomic_load_n(&c->writing, __ATOMIC_RELAXED);
+		break;
+	default:
+		a = __atomic_load_n(&c->active, __ATOMIC_RELAXED);
+		v = a - __atomic_load_n(&c->reading, __ATOMIC_RELAXED) -
+		    __atomic_load_n(&c->writing, __ATOMIC_RELAXED);
+	}
+	return v > 0 ? (uint64_t)v : 0;
+}
+
 /* The page, in nginx's format (monitoring tools parse it). */
 static void
 stub_status_handler(struct request *r)

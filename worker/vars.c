@@ -18,6 +18,7 @@
 #include "http.h"
 #include "http_conf.h"
 #include "static.h"
+#include "stub_status.h"
 #include "vars.h"
 
 /* Values of at most this many parts are evaluated without allocating a
@@ -536,6 +537,13 @@ get_number(struct request *r, struct str *out, uintptr_t data)
 	return set_uint(r, out, v);
 }
 
+/* stub_status's counters, as nginx's $connections_* */
+static int
+get_connections(struct request *r, struct str *out, uintptr_t data)
+{
+	return set_uint(r, out, stub_status_value((enum stat_value)data));
+}
+
 /* The response and timing ------------------------------------------------- */
 
 static int
@@ -758,6 +766,13 @@ static const struct var_def	builtin_vars[] = {
 	{ "time_iso8601",	get_time_iso8601,	0, VAR_NOCACHE },
 	{ "request_id",		get_request_id,		0, 0 },
 	{ "document_root",	get_document_root,	0, VAR_NOCACHE },
+	{ "connections_active",	get_connections,	STAT_ACTIVE, VAR_NOCACHE },
+	{ "connections_reading", get_connections, STAT_VAL_READING,
+	    VAR_NOCACHE },
+	{ "connections_writing", get_connections, STAT_VAL_WRITING,
+	    VAR_NOCACHE },
+	{ "connections_waiting", get_connections, STAT_VAL_WAITING,
+	    VAR_NOCACHE },
 	{ "realpath_root",	get_document_root,	1, VAR_NOCACHE },
 	/* families: the rest of the name is passed as a struct str * */
 	{ "http_",		get_http,		0, VAR_PREFIX },

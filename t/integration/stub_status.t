@@ -22,6 +22,9 @@ http {
         listen 127.0.0.1:%%PORT_A%%;
         location = /status { stub_status; }
         location / { return 200 "x"; }
+        location = /vars {
+            return 200 "$connections_active $connections_reading $connections_writing $connections_waiting";
+        }
     }
 }
 """)
@@ -57,5 +60,16 @@ with t.conn() as c:
         r, s2 = status()
         is_((s2[0], s2[4], s2[5], s2[6]), (3, 1, 1, 1),
             "3 active: 1 reading, 1 writing, 1 waiting")
+# the counters as variables: this connection is active and writing
+with Conn(t.port("A")) as c:
+    idle = Conn(t.port("A"))
+    idle.get("/")
+    r = c.get("/vars")
+    like(r.body, r"^(\d+) 0 1 (\d+)$", "$connections_* variables") or diag(
+        r.body)
+    m = re.match(r"^(\d+) 0 1 (\d+)$", r.body)
+    ok(m and int(m.group(1)) >= 2 and int(m.group(2)) >= 1,
+       "... the idle keep-alive connection is active and waiting")
+    idle.close()
 t.check_error_log()
 sys.exit(done())
