@@ -156,7 +156,7 @@ static const char nginx_modules[] =
     "nginx modules: --with-http_ssl_module --with-http_stub_status_module"
     " --without-http_gzip_module --without-http_autoindex_module"
     " --without-http_ssi_module --without-http_mirror_module"
-    " --without-http_userid_module --without-http_access_module"
+    " --without-http_userid_module"
     " --without-http_auth_basic_module --without-http_referer_module"
     " --without-http_fastcgi_module --without-http_uwsgi_module"
     " --without-http_scgi_module --without-http_grpc_module"

@@ -196,6 +196,7 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	/* add_header and error_page: a level that sets any replaces all */
 	CONF_MERGE_PTR(l->add_headers, p->add_headers, NULL);
 	CONF_MERGE_PTR(l->error_pages, p->error_pages, NULL);
+	CONF_MERGE_PTR(l->access_rules, p->access_rules, NULL);
 	CONF_MERGE_SIZE(l->client_body_buffer_size, p->client_body_buffer_size,
 	    16384);
 	if (l->client_body_temp_path == NULL)

@@ -95,6 +95,7 @@ struct http_loc {
 	struct rewrite_script	*script;
 	int			 rewrite_log;
 
+	struct array		*access_rules;	/* allow, deny (access.c) */
 	struct array		*add_headers;	/* struct header_add */
 	struct array		*error_pages;	/* struct error_page */
 

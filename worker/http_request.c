@@ -13,6 +13,7 @@
 #include "http.h"
 #include "http_conf.h"
 #include "rewrite.h"
+#include "access.h"
 #include "static.h"
 #include "stub_status.h"
 #include "worker_state.h"
@@ -435,6 +436,8 @@ run_location(struct request *r)
 		}
 		break;
 	}
+	if (access_denied(r))
+		return;
 	check_body(r);
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "../common/conf.h"
+#include "access.h"
 #include "access_log.h"
 #include "geo.h"
 #include "http_conf.h"
@@ -30,6 +31,7 @@ const struct conf_cmd *const worker_conf_tables[] = {
 	static_cmds,
 	map_cmds,
 	geo_cmds,
+	access_cmds,
 	split_clients_cmds,
 	tls_cmds,
 	charset_cmds,

@@ -94,6 +94,13 @@ http {
         location /r302 { return 302 "/elsewhere"; }
         location /r200 { return 200 "text\n"; }
         location /adir { }
+        location ~ /\.ht { deny all; }
+        location /acl/ {
+            allow 10.0.0.0/8;
+            allow 127.0.0.1;
+            deny all;
+            location /acl/no/ { deny 127.0.0.0/24; allow all; }
+        }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
@@ -135,6 +142,9 @@ for name, text in {
         "sites/everyday.test/tp/here.txt": "local here\n",
         "sites/everyday.test/adir/index.html": "adir\n",
         "sites/everyday.test/lm/f.txt": "lm\n",
+        "sites/everyday.test/.htpasswd": "secret\n",
+        "sites/everyday.test/acl/f.txt": "acl f\n",
+        "sites/everyday.test/acl/no/f.txt": "acl no f\n",
         "sites/everyday.test/sp dir/index.html": "sp dir\n",
         "sites/other.test/f.txt": "other f\n",
         "data/d.txt": "data d\n"}.items():
@@ -235,6 +245,16 @@ r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
 
+# allow and deny
+mark = len(t.error_log())
+is_(get("/.htpasswd").status, 403, "location ~ /\\.ht { deny all; }")
+# nginx writes it to the server's error_log, usher to the main one
+like(t.error_log()[mark:] + t.read("server_error.log"),
+     r"\[error\] .*access forbidden by rule", "the refusal is logged")
+is_(get("/acl/f.txt").body, "acl f\n", "allow 127.0.0.1 before deny all")
+is_(get("/acl/no/f.txt").status, 403,
+    "a nested location's rules replace its parent's")
+
 # a fragment in the target is dropped; an absolute-form target without a
 # path is "/"
 for target, want, name in (
@@ -289,5 +309,18 @@ ok(rc == 1 and re.search(r'\[emerg\] the "ranges" directive must be the '
                          r'first directive inside "geo" block in '
                          r'\S+usher.conf:6$', err, re.M),
    "geo: ranges after an entry is refused") or diag(err)
+
+for body, regex in (
+        ("location / { if ($arg_a) { deny all; } }",
+         r'"deny" directive is not allowed here'),
+        ("allow 10.0.0.0/33;", r'invalid parameter "10.0.0.0/33"'),
+        ("deny 10.0.0.1/8 all;",
+         r'invalid number of arguments in "deny" directive')):
+    t2.write_file("usher.conf", "error_log error.log;\nevents { }\nhttp {\n"
+                  "    server {\n        %s\n    }\n}\n" % body,
+                  render=False)
+    rc, out, err = t2.run("-t")
+    ok(rc == 1 and re.search(r"\[emerg\] %s in \S+usher.conf:5$" % regex,
+                             err, re.M), "refused: %s" % body) or diag(err)
 
 sys.exit(done())
