@@ -208,8 +208,8 @@ str_hostname(void)
 	return name;
 }
 
-size_t
-str_escape_uri(char *dst, const char *src, size_t len)
+static size_t
+escape(char *dst, const char *src, size_t len, const char *specials)
 {
 	static const char	hex[] = "0123456789ABCDEF";
 	size_t			i, n = 0;
@@ -217,8 +217,7 @@ str_escape_uri(char *dst, const char *src, size_t len)
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)src[i];
-		if (c > 0x20 && c < 0x7f && strchr("\"#%<>?\\^`{|}", c) ==
-		    NULL) {
+		if (c > 0x20 && c < 0x7f && strchr(specials, c) == NULL) {
 			if (dst != NULL)
 				dst[n] = (char)c;
 			n++;
@@ -232,4 +231,16 @@ str_escape_uri(char *dst, const char *src, size_t len)
 		n += 3;
 	}
 	return n;
+}
+
+size_t
+str_escape_uri(char *dst, const char *src, size_t len)
+{
+	return escape(dst, src, len, "\"#%<>?\\^`{|}");
+}
+
+size_t
+str_escape_args(char *dst, const char *src, size_t len)
+{
+	return escape(dst, src, len, "\"#%&+;<>?\\^`{|}");
 }

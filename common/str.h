@@ -56,6 +56,8 @@ int64_t	 str_parse_msec(const char *p, size_t len, int64_t default_unit_ms);
  * only counts when dst is NULL; returns the escaped length.
  */
 size_t	 str_escape_uri(char *dst, const char *src, size_t len);
+/* The same for an argument: also & + ; (nginx's NGX_ESCAPE_ARGS). */
+size_t	 str_escape_args(char *dst, const char *src, size_t len);
 
 /* Decimal formatting into buf (at least 21 bytes); returns the length. */
 size_t	 str_utoa(char *buf, uint64_t v);

@@ -80,6 +80,8 @@ struct request {
 	bool			 error_page;	/* an error_page redirect ran */
 	bool			 rewrite_break;
 	bool			 auto_redirect;	/* "/a" for location "/a/" */
+	bool			 quoted_uri;	/* the path had %XX */
+	bool			 plus_in_uri;	/* the path had '+' */
 	int			 caps[2 * REGEX_MAX_CAPTURES];
 	int			 ncaps;		/* pairs in caps */
 	struct str		 cap_subject;	/* what caps index into */

@@ -103,7 +103,9 @@ normalize_path(struct request *r, const char *p, size_t len, bool merge)
 			if (ch == '\0')
 				return -1;
 			i += 2;
-		}
+			r->quoted_uri = true;
+		} else if (ch == '+')
+			r->plus_in_uri = true;
 		if (ch == '/' && merge && n > 0 && d[n - 1] == '/')
 			continue;
 		d[n++] = ch;

@@ -135,17 +135,74 @@ script_match(struct request *r, const struct rw_op *op,
 	return rc;
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * nginx decodes a redirect's target before sending it: %XX of a printable
+ * character after '%' becomes it, others stay encoded, and an encoded or
+ * literal '?' ends the decoding (so "$arg_url" with an encoded URL works,
+ * and an encoded CR LF cannot split the header).  0 or -1.
+ */
+static int
+redirect_unescape(struct request *r, struct str *v)
+{
+	const char	*s = v->data, *end = s + v->len;
+	char		*d, *out;
+	int		 h1, h2, ch;
+
+	if (memchr(s, '%', v->len) == NULL)
+		return 0;
+	if ((out = d = pool_alloc(r->pool, v->len + 1)) == NULL)
+		return -1;
+	while (s < end) {
+		if (*s == '?')
+			break;
+		if (*s != '%' || end - s < 3 || (h1 = hex_digit(s[1])) < 0 ||
+		    (h2 = hex_digit(s[2])) < 0) {
+			*d++ = *s++;
+			continue;
+		}
+		ch = h1 * 16 + h2;
+		if (ch == '?') {
+			*d++ = '?';
+			s += 3;
+			break;
+		}
+		if (ch > '%' && ch < 0x7f)
+			*d++ = (char)ch;
+		else {
+			memcpy(d, s, 3);
+			d += 3;
+		}
+		s += 3;
+	}
+	memcpy(d, s, (size_t)(end - s));
+	d += end - s;
+	*d = '\0';
+	v->data = out;
+	v->len = (size_t)(d - out);
+	return 0;
+}
+
 /* A redirect's Location: the old arguments follow unless "?" ends it. */
 static int
 redirect_target(struct request *r, const struct rw_op *op, struct str *v)
 {
 	char	*p;
+	bool	 drop = v->len > 0 && v->data[v->len - 1] == '?';
 
-	if (v->len > 0 && v->data[v->len - 1] == '?') {
+	if (drop)
 		v->len--;
-		return 0;
-	}
-	if (r->args.len == 0)
+	if (redirect_unescape(r, v) == -1)
+		return -1;
+	if (drop || r->args.len == 0)
 		return 0;
 	if ((p = pool_alloc(r->pool, v->len + 1 + r->args.len)) == NULL)
 		return -1;
@@ -198,7 +255,8 @@ run_rewrite(struct request *r, const struct rw_op *op, bool log, bool *stop)
 
 	if ((rc = script_match(r, op, &r->uri, log)) == 0)
 		return REWRITE_NEXT;
-	if (rc == -1 || cvalue_eval(r, op->value, &v) == -1)
+	if (rc == -1 || cvalue_eval_rewrite(r, op->value, op->flag ==
+	    RW_REDIRECT || op->flag == RW_PERMANENT, &v) == -1)
 		goto fail;
 	if (op->flag == RW_REDIRECT || op->flag == RW_PERMANENT) {
 		if (redirect_target(r, op, &v) == -1)

@@ -1163,3 +1163,56 @@ cvalue_eval(struct request *r, const struct cvalue *cv, struct str *out)
 	*d = '\0';
 	return 0;
 }
+
+int
+cvalue_eval_rewrite(struct request *r, const struct cvalue *cv,
+    bool redirect, struct str *out)
+{
+	struct str		 stack[CV_STACK_PARTS], *vals = stack, c;
+	const struct cv_part	*p;
+	size_t			 i, total = 0;
+	bool			 is_args = false;
+	char			*d;
+
+	if (!cv->dynamic || (!r->quoted_uri && !r->plus_in_uri))
+		return cvalue_eval(r, cv, out);
+	if (cv->nparts > CV_STACK_PARTS &&
+	    (vals = pool_alloc(r->pool, cv->nparts * sizeof(*vals))) == NULL)
+		return -1;
+	for (i = 0; i < cv->nparts; i++) {
+		p = &cv->parts[i];
+		switch (p->kind) {
+		case CV_LITERAL:
+			vals[i] = p->lit;
+			if (memchr(p->lit.data, '?', p->lit.len) != NULL)
+				is_args = true;
+			break;
+		case CV_VAR:
+			(void)vars_get(r, p->n, &vals[i]);
+			break;
+		default:
+			capture_value(r, p->n, &c);
+			vals[i] = c;
+			if (!is_args && !redirect)
+				break;
+			if (c.len > SIZE_MAX / 3 ||
+			    (d = pool_alloc(r->pool, 3 * c.len + 1)) == NULL)
+				return -1;
+			vals[i].data = d;
+			vals[i].len = str_escape_args(d, c.data, c.len);
+		}
+		if (vals[i].len > SIZE_MAX - 1 - total)
+			return -1;
+		total += vals[i].len;
+	}
+	if ((d = pool_alloc(r->pool, total + 1)) == NULL)
+		return -1;
+	out->data = d;
+	out->len = total;
+	for (i = 0; i < cv->nparts; i++) {
+		memcpy(d, vals[i].data, vals[i].len);
+		d += vals[i].len;
+	}
+	*d = '\0';
+	return 0;
+}

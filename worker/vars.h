@@ -86,6 +86,14 @@ struct cvalue	*cvalue_compile(struct conf *, struct vars *,
 int		 cvalue_eval(struct request *, const struct cvalue *,
 		    struct str *out);
 /*
+ * cvalue_eval for a rewrite replacement: when the request's URI was
+ * percent-encoded or held '+', the captures (decoded bytes) placed after a
+ * literal '?', or all of them for a redirect, are escaped for an argument,
+ * as nginx does.
+ */
+int		 cvalue_eval_rewrite(struct request *, const struct cvalue *,
+		    bool redirect, struct str *out);
+/*
  * Escaping flavours used by log_format: escape=default (\xHH for '"',
  * '\\', control and non-ASCII bytes), json, none.
  */

@@ -101,6 +101,11 @@ http {
             deny all;
             location /acl/no/ { deny 127.0.0.0/24; allow all; }
         }
+        location /capdup {
+            rewrite ^(.*) $1?c=$1;
+            return 200 "uri=$uri args=$args\n";
+        }
+        location /redir { rewrite ^ $arg_r? redirect; }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
@@ -244,6 +249,18 @@ is_((r.status, r.header("location")),
 r = get("/e405r200")
 is_((r.status, r.body), (405, "text\n"),
     "error_page target returning 200 text: the error's status")
+
+# rewrite: captures in arguments are escaped when the URI was; a
+# redirect's target is decoded as nginx does
+r = get("/capdup/%25?a=b")
+is_(r.body, "uri=/capdup/% args=c=/capdup/%25&a=b\n",
+    "a capture placed in the arguments is escaped")
+r = get("/redir?r=http%3A%2F%2Fexample.com%2F%3Ffrom")
+is_(r.header("location"), "http://example.com/?from",
+    "a redirect target from an encoded argument is decoded")
+r = get("/redir?r=http%3A%2F%2Fexample.com%0D%0Asplit")
+is_(r.header("location"), "http://example.com%0D%0Asplit",
+    "... but not CR LF")
 
 # allow and deny
 mark = len(t.error_log())
