@@ -1265,6 +1265,30 @@ on_repump(struct timer *t)
 	pump((struct sender *)((char *)t - offsetof(struct sender, repump)));
 }
 
+/*
+ * limit_rate, reckoned as nginx does in whole seconds since the request
+ * began (the first second's worth at once): the bytes that may go now, or
+ * 0 after arming the timer for when more may.
+ */
+static size_t
+rate_allows(struct sender *s)
+{
+	const struct static_loc	*sl = &s->r->loc->static_files;
+	uint64_t		 rate = sl->limit_rate, secs;
+	int64_t			 limit;
+
+	if (rate == 0)
+		return SIZE_MAX;
+	secs = (clock_now.real_ms - s->r->start_ms) / 1000 + 1;
+	limit = (int64_t)(rate * secs) - ((int64_t)s->sent -
+	    (int64_t)sl->limit_rate_after);
+	if (limit > 0)
+		return (size_t)limit;
+	s->repump.fn = on_repump;
+	timer_set(&s->repump, (uint64_t)(-limit) * 1000 / rate + 1);
+	return 0;
+}
+
 /* Writes what the client takes; a fair share per turn, then yields. */
 static void
 pump(struct sender *s)
@@ -1275,6 +1299,10 @@ pump(struct sender *s)
 	ssize_t		 n;
 
 	budget = s->chunk > 0 ? s->chunk : SIZE_MAX;
+	if ((want = rate_allows(s)) == 0)
+		return;
+	if (want < budget)
+		budget = want;
 	while (s->cur < s->nsegs) {
 		if (!c->writable) {
 			timer_set(&c->timer, (uint64_t)s->r->loc->send_timeout);
@@ -1282,6 +1310,8 @@ pump(struct sender *s)
 		}
 		if (s->sent - start >= budget) {
 			/* fair to the other connections: the rest next turn */
+			if (rate_allows(s) == 0)
+				return;
 			s->repump.fn = on_repump;
 			timer_set(&s->repump, 0);
 			return;
@@ -1403,7 +1433,7 @@ start_send(struct sender *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (s->fd != -1)
+	if (s->fd != -1 && r->loc->static_files.limit_rate == 0)
 		inline_small(s);
 	if (track(s, c->io.fd) == -1) {
 		finish(s, false);

@@ -34,6 +34,8 @@ const struct conf_cmd static_cmds[] = {
 	{ "expires",                CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 2),  set_expires,          SL(expires),                NULL },
 	{ "disable_symlinks",       CONF_HTTP_ALL,            CONF_ARGS(1, 2),  set_disable_symlinks, SL(disable_symlinks),       NULL },
 	{ "sendfile_max_chunk",     CONF_HTTP_ALL,            CONF_ARGS(1, 1),  conf_set_size,        SL(sendfile_max_chunk),     NULL },
+	{ "limit_rate",             CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  conf_set_size,        SL(limit_rate),             NULL },
+	{ "limit_rate_after",       CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  conf_set_size,        SL(limit_rate_after),       NULL },
 	{ "open_file_cache",        CONF_HTTP_ALL,            CONF_ARGS(1, 2),  set_open_file_cache,  SL(ofc_max),                NULL },
 	{ "open_file_cache_valid",  CONF_HTTP_ALL,            CONF_ARGS(1, 1),  conf_set_sec,         SL(ofc_valid),              NULL },
 	{ "open_file_cache_min_uses", CONF_HTTP_ALL,          CONF_ARGS(1, 1),  conf_set_int,         SL(ofc_min_uses),           NULL },
@@ -51,6 +53,8 @@ static_loc_init(struct static_loc *s)
 	s->expires = CONF_UNSET;
 	s->disable_symlinks = CONF_UNSET;
 	s->sendfile_max_chunk = CONF_UNSET_SIZE;
+	s->limit_rate = CONF_UNSET_SIZE;
+	s->limit_rate_after = CONF_UNSET_SIZE;
 	s->ofc_max = CONF_UNSET_MSEC;
 	s->ofc_inactive = CONF_UNSET_MSEC;
 	s->ofc_valid = CONF_UNSET_MSEC;
@@ -115,6 +119,8 @@ static_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	}
 	CONF_MERGE_SIZE(s->sendfile_max_chunk, up->sendfile_max_chunk,
 	    SENDFILE_CHUNK);
+	CONF_MERGE_SIZE(s->limit_rate, up->limit_rate, 0);
+	CONF_MERGE_SIZE(s->limit_rate_after, up->limit_rate_after, 0);
 	if (s->ofc_max == CONF_UNSET_MSEC) {
 		s->ofc_max = up->ofc_max == CONF_UNSET_MSEC ? 0 : up->ofc_max;
 		s->ofc_inactive = up->ofc_inactive == CONF_UNSET_MSEC ? 60000 :

@@ -70,6 +70,8 @@ struct static_loc {
 	struct str		 symlinks_from;	/* not checked below; or
 						   "$document_root" */
 	size_t			 sendfile_max_chunk;	/* 0: no limit */
+	size_t			 limit_rate;	/* bytes per second; 0: none */
+	size_t			 limit_rate_after;
 
 	/* open_file_cache: accepted; files are opened on every request */
 	int64_t			 ofc_max;	/* 0: off */

@@ -8,6 +8,7 @@
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -106,6 +107,8 @@ http {
             return 200 "uri=$uri args=$args\n";
         }
         location /redir { rewrite ^ $arg_r? redirect; }
+        location /slow/ { limit_rate 1000; }
+        location /after/ { limit_rate 1000; limit_rate_after 10k; }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
@@ -147,6 +150,8 @@ for name, text in {
         "sites/everyday.test/tp/here.txt": "local here\n",
         "sites/everyday.test/adir/index.html": "adir\n",
         "sites/everyday.test/lm/f.txt": "lm\n",
+        "sites/everyday.test/slow/f.bin": "s" * 2600,
+        "sites/everyday.test/after/f.bin": "a" * 2600,
         "sites/everyday.test/.htpasswd": "secret\n",
         "sites/everyday.test/acl/f.txt": "acl f\n",
         "sites/everyday.test/acl/no/f.txt": "acl no f\n",
@@ -261,6 +266,18 @@ is_(r.header("location"), "http://example.com/?from",
 r = get("/redir?r=http%3A%2F%2Fexample.com%0D%0Asplit")
 is_(r.header("location"), "http://example.com%0D%0Asplit",
     "... but not CR LF")
+
+# limit_rate: 1000 bytes a second, the first second's at once
+t0 = time.time()
+r = get("/slow/f.bin")
+el = time.time() - t0
+ok(r.status == 200 and len(r.body) == 2600 and 1.5 < el < 4.5,
+   "limit_rate 1000: 2.6 kB take about 2 s") or diag("%.2f s" % el)
+t0 = time.time()
+r = get("/after/f.bin")
+el = time.time() - t0
+ok(r.status == 200 and len(r.body) == 2600 and el < 1,
+   "limit_rate_after 10k: not limited") or diag("%.2f s" % el)
 
 # allow and deny
 mark = len(t.error_log())
