@@ -561,6 +561,14 @@ http_request_start(struct http_conn *hc, size_t head_len)
 	} else
 		r->srv = http_find_server(hc->addr, r, "", 0);
 
+	/* TRACE would echo the request, cookies and all: nginx refuses it */
+	if (r->method_id == HTTP1_M_TRACE) {
+		log_conn(LOG_INFO, hc->conn->number, "client sent TRACE method");
+		r->keepalive = false;
+		r->close_after = true;
+		http_special(r, 405);
+		return;
+	}
 	path = p->path ? p->path : p->target;
 	plen = p->path ? p->path_len : p->target_len;
 	/* a fragment is the client's business (RFC 3986 3.5): as nginx, drop

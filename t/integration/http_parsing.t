@@ -108,6 +108,9 @@ REJECT = [
      None),
 ]
 
+rep = raw(t.port("A"), "TRACE / HTTP/1.1\r\n" + H + "\r\n")
+ok(rep.status == 405 and rep.closed, "TRACE: 405, and the connection closed")
+
 NEXT = "GET /next HTTP/1.1\r\n" + H + "\r\n"
 
 for name, req, status, lenient in REJECT:
