@@ -154,7 +154,8 @@ binary_path(const char *argv0)
  */
 static const char nginx_modules[] =
     "nginx modules: --with-http_ssl_module --with-http_stub_status_module"
-    " --without-http_gzip_module --without-http_autoindex_module"
+    " --with-http_gzip_static_module --with-http_gunzip_module"
+    " --without-http_autoindex_module"
     " --without-http_ssi_module --without-http_mirror_module"
     " --without-http_userid_module"
     " --without-http_auth_basic_module --without-http_referer_module"
