@@ -135,8 +135,8 @@ http_conn_start(struct conn *c)
 	}
 	memset(hc, 0, sizeof(*hc));
 	c->on_close = hc_free;
+	/* "Waiting" until its first bytes come, as nginx counts it */
 	stub_status_active(1);
-	stub_status_move(&hc->stat, STAT_READING);
 	/* a wildcard listener may cover specific addresses of its port */
 	if (ha->specific != NULL && conn_local_addr(c) == 0) {
 		for (sp = ha->specific; sp != NULL; sp = sp->specific)
@@ -254,7 +254,6 @@ read_head(struct conn *c)
 			return;
 		}
 		hc->state = HC_HEAD;
-		stub_status_move(&hc->stat, STAT_READING);
 		http1_req_init(hc->parsed);
 		hc->parsed->max_request_line = s->large_header_size;
 		hc->parsed->max_header_line = s->large_header_size;
@@ -263,6 +262,7 @@ read_head(struct conn *c)
 	}
 	for (;;) {
 		if (hc->rend > hc->rstart) {
+			stub_status_move(&hc->stat, STAT_READING);
 			n = http1_parse_request(hc->parsed,
 			    hc->rbuf + hc->rstart, hc->rend - hc->rstart);
 			if (n > 0) {

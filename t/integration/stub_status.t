@@ -6,6 +6,7 @@
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -64,12 +65,16 @@ with t.conn() as c:
 with Conn(t.port("A")) as c:
     idle = Conn(t.port("A"))
     idle.get("/")
+    fresh = Conn(t.port("A"))
+    time.sleep(0.3)
     r = c.get("/vars")
     like(r.body, r"^(\d+) 0 1 (\d+)$", "$connections_* variables") or diag(
         r.body)
     m = re.match(r"^(\d+) 0 1 (\d+)$", r.body)
-    ok(m and int(m.group(1)) >= 2 and int(m.group(2)) >= 1,
-       "... the idle keep-alive connection is active and waiting")
+    ok(m and int(m.group(1)) >= 3 and int(m.group(2)) >= 2,
+       "... an idle keep-alive connection and one that sent nothing yet are "
+       "waiting") or diag(r.body)
     idle.close()
+    fresh.close()
 t.check_error_log()
 sys.exit(done())
