@@ -168,7 +168,11 @@ set_proxy_pass(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	name.len = (size_t)(he - hs);
 	if (name.data == NULL)
 		return -1;
-	p->host = name;
+	/* a socket path is no host name: nginx sends "Host: localhost" */
+	if (strncmp(hs, "unix:", 5) == 0)
+		p->host = (struct str)STR("localhost");
+	else
+		p->host = name;
 	colon = (strncmp(hs, "unix:", 5) != 0 && hs[0] != '[') ?
 	    memchr(hs, ':', (size_t)(he - hs)) : NULL;
 	if (hs[0] == '[') {

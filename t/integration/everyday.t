@@ -109,6 +109,7 @@ http {
         location /redir { rewrite ^ $arg_r? redirect; }
         location /slow/ { limit_rate 1000; }
         location /after/ { limit_rate 1000; limit_rate_after 10k; }
+        location /tounix/ { proxy_pass http://unix:%%TESTDIR%%/u.sock:/; }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
@@ -132,6 +133,11 @@ http {
         listen 127.0.0.1:%%PORT_C%%;
         server_name .dot.test;
         return 200 "$server_name";
+    }
+
+    server {
+        listen unix:%%TESTDIR%%/u.sock;
+        location / { return 200 "unix host=$host\n"; }
     }
 
     server {
@@ -278,6 +284,10 @@ r = get("/after/f.bin")
 el = time.time() - t0
 ok(r.status == 200 and len(r.body) == 2600 and el < 1,
    "limit_rate_after 10k: not limited") or diag("%.2f s" % el)
+
+# proxy_pass to a UNIX-domain socket sends "Host: localhost"
+is_(get("/tounix/x").body, "unix host=localhost\n",
+    "proxy_pass http://unix:...: Host is localhost")
 
 # allow and deny
 mark = len(t.error_log())
