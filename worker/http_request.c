@@ -35,6 +35,8 @@ http_request_new(struct http_conn *hc)
 	r->content_length = -1;
 	r->out_length = -1;
 	r->start_ms = clock_now.real_ms;
+	/* an error_page may redirect a request refused before it ran */
+	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
 	r->version = 11;
 	r->body_in.fd = -1;
 	array_init(&r->out_headers, r->pool, 4, sizeof(struct header));

@@ -106,7 +106,10 @@ absolute_location(struct request *r)
 					    ARRAY_AT(&r->srv->names,
 					    struct server_name, 0) : NULL;
 
-		if (sn != NULL && sn->kind == SN_EXACT && sn->name.len > 0)
+		/* without a Host (or with a bad one) nginx names the local
+		 * address, unless server_name_in_redirect says otherwise */
+		if (l->server_name_in_redirect && sn != NULL &&
+		    sn->kind == SN_EXACT && sn->name.len > 0)
 			host = sn->name;
 		else if (host.len == 0 && conn_local_addr(r->conn) == 0) {
 			addr_format(&r->conn->local, ip, sizeof(ip), false);

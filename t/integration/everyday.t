@@ -136,6 +136,13 @@ http {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_D%%;
+        server_name named.test;
+        error_page 400 /r301;
+        location /r301 { return 301 /there; }
+    }
+
+    server {
         listen unix:%%TESTDIR%%/u.sock;
         location / { return 200 "unix host=$host\n"; }
     }
@@ -284,6 +291,18 @@ r = get("/after/f.bin")
 el = time.time() - t0
 ok(r.status == 200 and len(r.body) == 2600 and el < 1,
    "limit_rate_after 10k: not limited") or diag("%.2f s" % el)
+
+# an error_page for a request refused while reading its head runs (it was
+# taken for a redirection cycle); a Location without a Host names the
+# local address, not the server_name
+rep = raw(t.port("D"), "GET /r301 HTTP/1.1\r\nHost: a/b\r\n\r\n")
+ok(rep.status == 301 and b"\r\nLocation: http://127.0.0.1:%d/there\r\n"
+   % t.port("D") in rep, "error_page 400 on a bad Host: its redirect, with "
+   "the local address") or diag(rep[:300])
+rep = raw(t.port("D"), "GET /r301 HTTP/1.0\r\n\r\n")
+ok(rep.status == 301 and b"\r\nLocation: http://127.0.0.1:%d/there\r\n"
+   % t.port("D") in rep, "no Host: Location names the local address") or \
+    diag(rep[:300])
 
 # proxy_pass to a UNIX-domain socket sends "Host: localhost"
 is_(get("/tounix/x").body, "unix host=localhost\n",
