@@ -896,8 +896,10 @@ var_upstream(struct request *r, struct str *out, uintptr_t data)
 	size_t			 size, len = 0;
 	unsigned		 i;
 
-	if (p == NULL || p->ntries == 0)
+	if (p == NULL || p->ntries == 0) {
+		*out = (struct str)STR("");
 		return -1;
+	}
 	size = p->ntries * (ADDR_STRLEN + 32);
 	if ((b = pool_alloc(r->pool, size)) == NULL)
 		return -1;

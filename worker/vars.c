@@ -1142,8 +1142,10 @@ cvalue_eval(struct request *r, const struct cvalue *cv, struct str *out)
 			vals[i] = p->lit;
 			break;
 		case CV_VAR:
-			/* not found evaluates to empty */
-			(void)vars_get(r, p->n, &vals[i]);
+			/* not found evaluates to empty, whatever the getter
+			 * left in vals[i] */
+			if (vars_get(r, p->n, &vals[i]) == -1)
+				vals[i] = (struct str)STR("");
 			break;
 		default:
 			capture_value(r, p->n, &vals[i]);
@@ -1188,7 +1190,8 @@ cvalue_eval_rewrite(struct request *r, const struct cvalue *cv,
 				is_args = true;
 			break;
 		case CV_VAR:
-			(void)vars_get(r, p->n, &vals[i]);
+			if (vars_get(r, p->n, &vals[i]) == -1)
+				vals[i] = (struct str)STR("");
 			break;
 		default:
 			capture_value(r, p->n, &c);

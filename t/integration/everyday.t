@@ -109,6 +109,10 @@ http {
         location /redir { rewrite ^ $arg_r? redirect; }
         location /slow/ { limit_rate 1000; }
         location /after/ { limit_rate 1000; limit_rate_after 10k; }
+        location /dyn/ {
+            proxy_pass http://$arg_b/x;
+            add_header X-Addr "[$upstream_addr]" always;
+        }
         location /tounix/ { proxy_pass http://unix:%%TESTDIR%%/u.sock:/; }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
@@ -303,6 +307,12 @@ rep = raw(t.port("D"), "GET /r301 HTTP/1.0\r\n\r\n")
 ok(rep.status == 301 and b"\r\nLocation: http://127.0.0.1:%d/there\r\n"
    % t.port("D") in rep, "no Host: Location names the local address") or \
     diag(rep[:300])
+
+# $upstream_addr before any upstream was tried reads as empty (it was
+# garbage, and the worker died)
+r = get("/dyn/?b=nosuch.invalid")
+is_((r.status, r.header("x-addr")), (502, "[]"),
+    "a host proxy_pass cannot resolve: 502, $upstream_addr empty")
 
 # proxy_pass to a UNIX-domain socket sends "Host: localhost"
 is_(get("/tounix/x").body, "unix host=localhost\n",
