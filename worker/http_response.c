@@ -222,7 +222,9 @@ http_build_head(struct request *r, size_t *len)
 	if (r->location.len > 0)
 		location = absolute_location(r);
 	ctype = charset_content_type(r);
-	if (!r->expires_done && static_expires(r, last_modified(r)) == -1)
+	if (!r->expires_done && r->loc != NULL &&
+	    r->loc->static_files.expires != STATIC_EXPIRES_OFF &&
+	    static_expires(r, last_modified(r)) == -1)
 		return NULL;
 
 	/* size first, then one allocation for the whole head */
