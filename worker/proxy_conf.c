@@ -16,7 +16,7 @@
 
 static conf_set_fn	set_proxy_pass, set_proxy_set_header,
 			set_proxy_buffers, set_proxy_redirect,
-			set_http_version, set_temp_path;
+			set_http_version, set_temp_path, set_cache_condition;
 
 static const struct conf_enum	next_upstream_values[] = {
 	{ "error", PROXY_NEXT_ERROR },
@@ -73,6 +73,8 @@ const struct conf_cmd proxy_cmds[] = {
 	{ "proxy_hide_header",          PLOC,               CONF_ARGS(1, 1),  conf_set_str_list,     PROXY(hide_headers),         NULL },
 	{ "proxy_pass_header",          PLOC,               CONF_ARGS(1, 1),  conf_set_str_list,     PROXY(pass_headers),         NULL },
 	{ "proxy_ignore_headers",       PLOC,               CONF_ARGS_MIN(1), conf_set_bitmask,      PROXY(ignore_headers),       ignore_values },
+	{ "proxy_cache_bypass",         PLOC,               CONF_ARGS_MIN(1), set_cache_condition,   0, 0,                        NULL },
+	{ "proxy_no_cache",             PLOC,               CONF_ARGS_MIN(1), set_cache_condition,   0, 0,                        NULL },
 	{ "proxy_redirect",             PLOC,               CONF_ARGS(1, 2),  set_proxy_redirect,    0, 0,                        NULL },
 	{ "proxy_intercept_errors",     PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(intercept_errors),     NULL },
 	{ NULL }
@@ -245,6 +247,23 @@ set_proxy_buffers(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	}
 	l->proxy.nbufs = (int)n;
 	l->proxy.buf_size = (size_t)size;
+	return 0;
+}
+
+/*
+ * proxy_cache_bypass and proxy_no_cache: conditions on a cache usher does
+ * not have, so they can change nothing; their values are checked (unknown
+ * variables are errors) and dropped, so tutorial configs load.
+ */
+static int
+set_cache_condition(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
+	size_t			 i;
+
+	for (i = 1; i <= CONF_NARGS(cf); i++)
+		if (cvalue_compile(cf, &h->vars, &cf->node->args[i]) == NULL)
+			return -1;
 	return 0;
 }
 

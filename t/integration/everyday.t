@@ -383,6 +383,23 @@ ok(rc == 1 and re.search(r'\[emerg\] the "ranges" directive must be the '
                          r'\S+usher.conf:6$', err, re.M),
    "geo: ranges after an entry is refused") or diag(err)
 
+for body in ("location / { proxy_pass http://127.0.0.1:1; "
+             "proxy_cache_bypass $http_upgrade; proxy_no_cache $arg_x 1; }",
+             "location / { error_log logs/loc.log warn; }"):
+    t2.write_file("usher.conf", "error_log error.log;\nevents { }\nhttp {\n"
+                  "    error_log logs/http.log;\n"
+                  "    server {\n        %s\n    }\n}\n" % body,
+                  render=False)
+    rc, out, err = t2.run("-t")
+    is_(rc, 0, "accepted: %s" % body) or diag(err)
+
+t2.write_file("usher.conf", "error_log error.log;\nevents { }\nhttp {\n"
+              "    server {\n        location / { proxy_cache_bypass "
+              "$nosuch; }\n    }\n}\n", render=False)
+rc, out, err = t2.run("-t")
+ok(rc == 1 and re.search(r'\[emerg\] unknown "nosuch" variable', err),
+   "proxy_cache_bypass: an unknown variable is refused") or diag(err)
+
 for body, regex in (
         ("location / { if ($arg_a) { deny all; } }",
          r'"deny" directive is not allowed here'),
