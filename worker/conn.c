@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "conn.h"
@@ -44,6 +45,7 @@ conn_new(int fd, struct listener *l)
 	c->io.on_event = on_io;
 	c->listener = l;
 	c->number = ++conn_counter;
+	c->start_ms = clock_now.real_ms;
 	conn_active++;
 	/* link into the list of open connections */
 	{

@@ -26,6 +26,7 @@ typedef void conn_fn(struct conn *);
 struct conn {
 	struct io	 io;		/* first: the loop hands us &io */
 	uint64_t	 number;	/* "*N" in the error log */
+	uint64_t	 start_ms;	/* clock_now.real_ms at accept */
 	struct listener	*listener;
 	struct addr	 peer;
 	struct addr	 local;		/* valid when local_known */

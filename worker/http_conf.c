@@ -26,6 +26,14 @@ static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_error_page, set_large_buffers, set_not_supported,
 			set_ignore, set_ignore_flag, set_internal;
 
+/* "build" adds nginx's build name; usher has none, so it is "on" */
+static const struct conf_enum	server_tokens_values[] = {
+	{ "off", 0 },
+	{ "on", 1 },
+	{ "build", 1 },
+	{ NULL, 0 }
+};
+
 /*	  name                          where                     args                      parser                  field                          extra */
 const struct conf_cmd http_core_cmds[] = {
 	{ "http",                       CONF_MAIN,                CONF_BLOCK | CONF_ARGS(0, 0), set_http,       0, 0,                          NULL },
@@ -42,7 +50,7 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "client_body_timeout",        CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_msec,          LOC(client_body_timeout),      NULL },
 	{ "send_timeout",               CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_msec,          LOC(send_timeout),             NULL },
 	{ "client_max_body_size",       CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_off,           LOC(client_max_body_size),     NULL },
-	{ "server_tokens",              CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(server_tokens),            NULL },
+	{ "server_tokens",              CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_enum,          LOC(server_tokens),            server_tokens_values },
 	{ "log_not_found",              CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(log_not_found),            NULL },
 	{ "absolute_redirect",          CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(absolute_redirect),        NULL },
 	{ "port_in_redirect",           CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(port_in_redirect),         NULL },

@@ -577,6 +577,14 @@ get_request_time(struct request *r, struct str *out, uintptr_t data)
 }
 
 static int
+get_connection_time(struct request *r, struct str *out, uintptr_t data)
+{
+	uint64_t	now = clock_now.real_ms, from = r->conn->start_ms;
+
+	return set_msec(r, out, now > from && from != 0 ? now - from : 0);
+}
+
+static int
 get_msec(struct request *r, struct str *out, uintptr_t data)
 {
 	return set_msec(r, out, clock_now.real_ms);
@@ -760,6 +768,7 @@ static const struct var_def	builtin_vars[] = {
 	{ "connection_requests", get_number,	NUM_CONNECTION_REQUESTS, 0 },
 	{ "pid",		get_number,		NUM_PID, 0 },
 	{ "request_time",	get_request_time,	0, VAR_NOCACHE },
+	{ "connection_time",	get_connection_time,	0, VAR_NOCACHE },
 	{ "request_completion",	get_request_completion,	0, VAR_NOCACHE },
 	{ "msec",		get_msec,		0, VAR_NOCACHE },
 	{ "time_local",		get_time_local,		0, VAR_NOCACHE },

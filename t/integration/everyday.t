@@ -114,6 +114,7 @@ http {
             add_header X-Addr "[$upstream_addr]" always;
         }
         location /tounix/ { proxy_pass http://unix:%%TESTDIR%%/u.sock:/; }
+        location = /ctime { return 200 "$connection_time\n"; }
         location = /uri { return 200 "uri=$uri args=$args\n"; }
         location /lm/ {
             add_header Last-Modified "Mon, 28 Sep 1970 06:00:00 GMT";
@@ -318,6 +319,14 @@ is_((r.status, r.header("x-addr")), (502, "[]"),
 is_(get("/tounix/x").body, "unix host=localhost\n",
     "proxy_pass http://unix:...: Host is localhost")
 
+# $connection_time: seconds with milliseconds since the connection began
+with Conn(t.port("A")) as c:
+    c.get("/ctime", host="everyday.test")
+    time.sleep(0.3)
+    r = c.get("/ctime", host="everyday.test")
+m = re.match(r"^(\d+\.\d{3})\n$", r.body)
+ok(m and 0.25 <= float(m.group(1)) < 5, "$connection_time") or diag(r.body)
+
 # allow and deny
 mark = len(t.error_log())
 is_(get("/.htpasswd").status, 403, "location ~ /\\.ht { deny all; }")
@@ -385,7 +394,8 @@ ok(rc == 1 and re.search(r'\[emerg\] the "ranges" directive must be the '
 
 for body in ("location / { proxy_pass http://127.0.0.1:1; "
              "proxy_cache_bypass $http_upgrade; proxy_no_cache $arg_x 1; }",
-             "location / { error_log logs/loc.log warn; }"):
+             "location / { error_log logs/loc.log warn; }",
+             "server_tokens build;"):
     t2.write_file("usher.conf", "error_log error.log;\nevents { }\nhttp {\n"
                   "    error_log logs/http.log;\n"
                   "    server {\n        %s\n    }\n}\n" % body,
