@@ -182,8 +182,11 @@ parse_fields(const struct fields *f, const char *buf, const char *p,
 				    FE_BARE_CR);
 			return p + 2 - buf;
 		}
+		/* RFC 9112 2.2: a bare LF may end a line (nginx-tests and
+		 * old clients send them); the head is rebuilt for upstreams,
+		 * so this leniency cannot smuggle anything */
 		if (*p == '\n')
-			return field_fail(f, line, p, err, FE_BARE_LF);
+			return p + 1 - buf;
 		/* RFC 9112 5.2: obs-fold is refused, not unfolded */
 		if (*p == ' ' || *p == '\t')
 			return field_fail(f, line, p, err, FE_FOLD);
@@ -220,17 +223,15 @@ parse_fields(const struct fields *f, const char *buf, const char *p,
 		p = scan(p, end, value_ok, 1);
 		if (p == end || (*p == '\r' && p + 1 == end))
 			goto again;
-		if (*p == '\n')
-			return field_fail(f, line, p, err, FE_BARE_LF);
-		if (*p != '\r')
+		if (*p != '\r' && *p != '\n')
 			return field_fail(f, line, p, err, FE_VALUE);
-		if (p[1] != '\n')
+		if (*p == '\r' && p[1] != '\n')
 			return field_fail(f, line, p + 1, err, FE_BARE_CR);
 		if (f->max_line != 0 && (size_t)(p - line) > f->max_line)
 			return field_fail(f, line, p, err, FE_LONG);
 		for (ve = p; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		p += 2;
+		p += *p == '\r' ? 2 : 1;
 
 		if ((seen & ~f->keep) != 0) {
 			if ((seen & ~(f->keep | f->drop)) != 0)
@@ -322,7 +323,11 @@ parse_request_line(struct http1_req *r, const char *buf, const char *end,
 	const char	*p = buf, *start, *t;
 	size_t		 m;
 
-	while (p < end && *p == '\r') {
+	while (p < end && (*p == '\r' || *p == '\n')) {
+		if (*p == '\n') {
+			p++;
+			continue;
+		}
 		if (p + 1 == end)
 			return PARSE_AGAIN;
 		if (p[1] != '\n')
@@ -353,10 +358,13 @@ parse_request_line(struct http1_req *r, const char *buf, const char *end,
 	r->target_len = (size_t)(p - t);
 
 	p++;
+	/* CRLF, or a bare LF (RFC 9112 2.2) */
 	m = match(p, end, "HTTP/#.#\r\n", 10);
-	if (m < 10 && p + m == end)
+	if (m == 8 && p + 8 < end && p[8] == '\n')
+		m = 10;
+	else if (m < 10 && p + m == end)
 		goto again;
-	if (m < 10)
+	else if (m < 10)
 		return line_fail(r, start, p + m, 400,
 		    "client sent invalid request");
 	r->line = start;
@@ -367,7 +375,7 @@ parse_request_line(struct http1_req *r, const char *buf, const char *end,
 		return req_fail(r, 505, "client sent unsupported HTTP version");
 	r->version = p[7] == '1' ? 11 : 10;
 	r->method_id = method_id(r->method, r->method_len);
-	*next = p + 10;
+	*next = p + (p[8] == '\n' ? 9 : 10);
 	return 0;
 
 again:
@@ -867,14 +875,14 @@ parse_status_line(struct http1_resp *r, const char *buf, const char *end,
 		    "upstream sent invalid status line");
 	if (p == end || (*p == '\r' && p + 1 == end))
 		goto again;
-	if (*p != '\r' || p[1] != '\n')
+	if (*p != '\n' && (*p != '\r' || p[1] != '\n'))
 		return status_fail(r, buf, *p == '\r' ? p + 1 : p,
 		    "upstream sent invalid status line");
 	if (r->max_header_line != 0 && (size_t)(p - buf) > r->max_header_line)
 		return resp_fail(r, "upstream sent too long status line");
 	r->reason = reason;
 	r->reason_len = (size_t)(p - reason);
-	*next = p + 2;
+	*next = p + (*p == '\n' ? 1 : 2);
 	return 0;
 
 again:

@@ -164,6 +164,19 @@ is_((r.status, r.body), (200, "ok GET /p q\n"), "absolute-form target")
 r = t.get("/x", host=None, version="HTTP/1.0")
 is_((r.status, r.body), (200, "ok GET /x \n"), "HTTP/1.0 without Host")
 
+# RFC 9112 2.2: a bare LF may end a line of the head (nginx-tests, netcat
+# and old clients send them); a bare CR may not
+with t.conn() as c:
+    c.send("\nGET /lf HTTP/1.1\nHost: a\nX-A: b \n\nGET /lf2 HTTP/1.1\r\n"
+           "Host: a\n\r\n")
+    r1 = c.read_response(timeout=3)
+    r2 = c.read_response(timeout=3)
+    is_((r1 and r1.status, r1 and r1.body, r2 and r2.status, r2 and r2.body),
+        (200, "ok GET /lf \n", 200, "ok GET /lf2 \n"),
+        "bare LF line ends, and LF mixed with CRLF: accepted")
+reply = t.raw("GET /cr HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", timeout=3)
+is_(reply.status, 400, "a bare CR in the head: 400")
+
 with t.conn() as c:
     c.send("GET /one HTTP/1.1\r\n" + H + "\r\n")
     r1 = c.read_response()

@@ -176,11 +176,13 @@ static const struct req_case req_cases[] = {
 	C("GET / HTTP/1.1x\r\n" HOST "\r\n", 400, "junk after version"),
 	C("GET / HTTP/11.1\r\n" HOST "\r\n", 400, "two-digit major"),
 	C("GET / HTTP/1\r\n" HOST "\r\n", 400, "version without minor"),
-	C("GET / HTTP/1.1\n" HOST "\r\n", 400, "bare LF after request line"),
+	C("GET / HTTP/1.1\n" HOST "\r\n", ACCEPTED, "bare LF after request line"),
+	C("GET / HTTP/1.1\nHost: a\nX: b\n\n", ACCEPTED, "bare LF everywhere (RFC 9112 2.2)"),
+	C("GET / HTTP/1.1\n\rHost: a\n\n", 400, "bare CR after a bare LF"),
 	C("GET / HTTP/1.1\r\r\n" HOST "\r\n", 400, "CR CR LF after request line"),
 	C("GET / HTTP/1.1\rX" HOST "\r\n", 400, "bare CR after request line"),
 	C("\r\n\r\nGET / HTTP/1.1\r\n" HOST "\r\n", ACCEPTED, "leading empty lines"),
-	C("\nGET / HTTP/1.1\r\n" HOST "\r\n", 400, "leading bare LF"),
+	C("\nGET / HTTP/1.1\r\n" HOST "\r\n", ACCEPTED, "leading bare LF"),
 	C("\rGET / HTTP/1.1\r\n" HOST "\r\n", 400, "leading bare CR"),
 	/* field lines */
 	C(GET11 "Host : a\r\n\r\n", 400, "space before colon"),
@@ -196,8 +198,9 @@ static const struct req_case req_cases[] = {
 	C(GET11 HOST "X: caf\xc3\xa9\tz\r\n\r\n", ACCEPTED, "obs-text and HTAB in value"),
 	C(GET11 HOST "X:\r\n\r\n", ACCEPTED, "empty value"),
 	C(GET11 HOST "X: a\rb\r\n\r\n", 400, "bare CR in value"),
-	C(GET11 HOST "X: a\nY: b\r\n\r\n", 400, "bare LF ends a field"),
-	C(GET11 HOST "X: a\r\n\n", 400, "bare LF ends the head"),
+	C(GET11 HOST "X: a\nY: b\r\n\r\n", ACCEPTED, "bare LF ends a field"),
+	C(GET11 HOST "X: a \t\nY: b\r\n\r\n", ACCEPTED, "bare LF after trailing whitespace"),
+	C(GET11 HOST "X: a\r\n\n", ACCEPTED, "bare LF ends the head"),
 	C(GET11 HOST "X: a\r\n\r\r\n", 400, "CR CR LF ends the head"),
 	C(GET11 HOST "X\x01Y: a\r\n\r\n", 400, "CTL in name"),
 	C(GET11 HOST "X\x7fY: a\r\n\r\n", 400, "DEL in name"),
@@ -674,6 +677,7 @@ test_mutations(void)
 	char			 buf[256];
 	uint32_t		 x = 2463534242u;
 	size_t			 len, k;
+	ssize_t			 rc;
 	int			 i, j, bad = 0, a, b;
 
 	for (i = 0; i < 3000; i++) {
@@ -686,6 +690,12 @@ test_mutations(void)
 			k = x % len;
 			buf[k] = bytes[(x >> 8) % (sizeof(bytes) - 1)];
 		}
+		/* a mutation may end the head early (a bare LF makes an
+		 * empty line): judge the head the parser found */
+		req_setup(&one);
+		rc = http1_parse_request(&one, guarded(buf, len), len);
+		if (rc > 0 && (size_t)rc < len)
+			len = (size_t)rc;
 		a = req_once(&one, buf, len);
 		b = req_trickle(&slow, buf, len);
 		if (a != b || !req_prefixes_ok(buf, len, a) ||
@@ -760,15 +770,15 @@ test_response(void)
 		C("HTTP/1.1  200 OK\r\n\r\n", PARSE_ERROR, "two spaces"),
 		C("HTTP/1.1 200OK\r\n\r\n", PARSE_ERROR, "no SP before reason"),
 		C("HTTP/1.1 200 O\x01K\r\n\r\n", PARSE_ERROR, "CTL in reason"),
-		C("HTTP/1.1 200 OK\n\r\n", PARSE_ERROR, "bare LF after status"),
+		C("HTTP/1.1 200 OK\n\r\n", 0, "bare LF after status"),
 		C("\r\nHTTP/1.1 200 OK\r\n\r\n", PARSE_ERROR, "leading empty line"),
 		C("HTTP/1.1 200 OK\r\nX Y: a\r\n\r\n", PARSE_ERROR, "space in name"),
 		C("HTTP/1.1 200 OK\r\nX@Y: a\r\n\r\n", PARSE_ERROR, "non-token name"),
 		C("HTTP/1.1 200 OK\r\nX : a\r\n\r\n", PARSE_ERROR, "space before colon"),
 		C("HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", PARSE_ERROR, "obs-fold"),
 		C("HTTP/1.1 200 OK\r\nA: b\x00\r\n\r\n", PARSE_ERROR, "NUL in value"),
-		C("HTTP/1.1 200 OK\r\nA: b\n\r\n", PARSE_ERROR, "bare LF in fields"),
-		C("HTTP/1.1 200 OK\r\nA: b\r\n\n", PARSE_ERROR, "bare LF at the end"),
+		C("HTTP/1.1 200 OK\r\nA: b\n\r\n", 0, "bare LF in fields"),
+		C("HTTP/1.1 200 OK\r\nA: b\r\n\n", 0, "bare LF at the end"),
 	};
 	struct http1_resp	r;
 	size_t			i;
