@@ -37,8 +37,10 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 	str_lower(lower, name, len);
 	s = http_find_server(c->listener->servers, NULL, lower, len);
 	if (s != NULL && s->tls.ctx != NULL &&
-	    s->tls.ctx != SSL_get_SSL_CTX(ssl))
+	    s->tls.ctx != SSL_get_SSL_CTX(ssl)) {
 		SSL_set_SSL_CTX(ssl, s->tls.ctx);
+		tls_verify_switch(ssl, s->tls.ctx);
+	}
 	return SSL_TLSEXT_ERR_OK;
 }
 
@@ -68,6 +70,8 @@ tls_accept(struct conn *c, struct http_addr *ha)
 		return -1;
 	}
 	SSL_set_app_data(ssl, c);
+	/* sessions and tickets stay with this server's context */
+	SSL_set_ex_data(ssl, tls_ex_srv(), &s->tls);
 	SSL_set_accept_state(ssl);
 	c->tls = ssl;
 	c->tls_checked = false;
@@ -78,16 +82,21 @@ tls_accept(struct conn *c, struct http_addr *ha)
 static void
 log_ssl(struct conn *c, const char *call, int err)
 {
-	char		buf[512];
+	char		buf[512], client[ADDR_STRLEN];
 	unsigned long	e = ERR_get_error();
+	const char	*doing = SSL_is_init_finished(c->tls) ? "" :
+			    " while SSL handshaking";
+	const char	*server = c->listener ? c->listener->text : "";
 
+	addr_format(&c->peer, client, sizeof(client), false);
 	if (e != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_conn(LOG_INFO, c->number, "%s failed (SSL: %s) while SSL "
-		    "handshaking", call, buf);
+		log_conn(LOG_INFO, c->number, "%s failed (SSL: %s)%s, client: "
+		    "%s, server: %s", call, buf, doing, client, server);
 	} else if (err == SSL_ERROR_SYSCALL && errno != 0)
-		log_conn(LOG_INFO, c->number, "%s failed (%d: %s)", call, errno,
-		    strerror(errno));
+		log_conn(LOG_INFO, c->number, "%s failed (%d: %s)%s, client: "
+		    "%s, server: %s", call, errno, strerror(errno), doing,
+		    client, server);
 	ERR_clear_error();
 }
 
