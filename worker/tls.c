@@ -18,22 +18,17 @@
 #include "http_conf.h"
 #include "tls.h"
 
-/* SNI: the certificate of the server the client names. */
-int
-tls_servername_cb(SSL *ssl, int *alert, void *arg)
+/* SNI: moves the handshake to the server the client names. */
+static void
+switch_server(SSL *ssl, const char *name, size_t len)
 {
 	struct conn	*c = SSL_get_app_data(ssl);
 	struct http_srv	*s;
-	const char	*name;
 	char		 lower[256];
-	size_t		 len;
 
-	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	if (name == NULL || c == NULL || c->listener == NULL)
-		return SSL_TLSEXT_ERR_OK;
-	len = strlen(name);
-	if (len >= sizeof(lower))
-		return SSL_TLSEXT_ERR_OK;
+	if (c == NULL || c->listener == NULL || len == 0 ||
+	    len >= sizeof(lower))
+		return;
 	str_lower(lower, name, len);
 	s = http_find_server(c->listener->servers, NULL, lower, len);
 	if (s != NULL && s->tls.ctx != NULL &&
@@ -41,6 +36,41 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 		SSL_set_SSL_CTX(ssl, s->tls.ctx);
 		tls_verify_switch(ssl, s->tls.ctx);
 	}
+}
+
+/*
+ * The server is chosen from the ClientHello, before OpenSSL looks for a
+ * session to resume: a session is then checked against the context of
+ * the server named, and one made for another server is not resumed.
+ */
+int
+tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char	*p;
+	size_t			 len, n;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+	    &len))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	/* a list (2 bytes of length) of one host_name (0), 2 bytes, name */
+	if (len < 5 || (size_t)(p[0] << 8 | p[1]) != len - 2 || p[2] != 0)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	n = (size_t)(p[3] << 8 | p[4]);
+	if (n + 5 > len || memchr(p + 5, '\0', n) != NULL)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	switch_server(ssl, (const char *)p + 5, n);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The SNI callback proper: OpenSSL wants one to accept the name. */
+int
+tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const char	*name;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name != NULL)
+		switch_server(ssl, name, strlen(name));
 	return SSL_TLSEXT_ERR_OK;
 }
 

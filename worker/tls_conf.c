@@ -398,6 +398,7 @@ session_context(struct tls_srv *t, SSL_CTX *ctx)
 	return 0;
 }
 
+int	tls_client_hello_cb(SSL *, int *, void *);
 int	tls_servername_cb(SSL *, int *, void *);
 int	tls_alpn_cb(SSL *, const unsigned char **, unsigned char *,
 	    const unsigned char *, unsigned int, void *);
@@ -521,6 +522,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	if (t->session_tickets)
 		tls_ticket_setup(ctx);
 	SSL_CTX_set_app_data(ctx, t);
+	SSL_CTX_set_client_hello_cb(ctx, tls_client_hello_cb, NULL);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
 	t->ctx = ctx;
