@@ -525,6 +525,7 @@ http_request_start(struct http_conn *hc, size_t head_len)
 	/* the client certificate, judged by the server the request chose */
 	if (hc->conn->tls != NULL && (st = tls_verify_request(r)) != 0) {
 		r->keepalive = false;
+		r->uri_changes = HTTP_MAX_URI_CHANGES + 1;	/* error_page */
 		http_special(r, st);
 		return;
 	}

@@ -303,6 +303,9 @@ var_tls(struct request *r, struct str *out, uintptr_t data)
 	const char	*v = NULL;
 	size_t		 len = 0;
 
+	/* not found reads as empty: callers use out either way */
+	out->data = (char *)"";
+	out->len = 0;
 	if (r->conn->tls == NULL)
 		return -1;
 	switch (data) {

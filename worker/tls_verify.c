@@ -251,10 +251,10 @@ escaped(struct request *r, struct str *pem)
 	for (i = 0; i < pem->len; i++) {
 		unsigned char	ch = (unsigned char)pem->data[i];
 
-		/* what nginx's URI escaping leaves as is */
+		/* unreserved characters only, as a URI component */
 		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') || strchr("-._~!$&'()*+,;=:@/",
-		    ch) != NULL) {
+		    (ch >= 'A' && ch <= 'Z') || (ch != 0 && strchr("-._~",
+		    ch) != NULL)) {
 			d[k++] = (char)ch;
 			continue;
 		}
@@ -278,6 +278,9 @@ var_client(struct request *r, struct str *out, uintptr_t what)
 	long		 rc;
 	int		 ret = 0;
 
+	/* not found reads as empty: callers use out either way */
+	out->data = (char *)"";
+	out->len = 0;
 	if (ssl == NULL)
 		return -1;
 	cert = SSL_get1_peer_certificate(ssl);
