@@ -49,7 +49,9 @@ struct staple {
 	time_t		 valid_until;	/* 0: for ever (a file) */
 	/* fetching */
 	struct addr	 addr;
-	char		*host, *path;
+	char		*host, *path;	/* "name:port", for Host */
+	char		*name;		/* the responder's, for logs */
+	char		 peer[ADDR_STRLEN];
 	int		 state;
 	char		*req;
 	size_t		 req_len, sent;
@@ -165,12 +167,15 @@ responder(struct http_srv *s, struct staple *st, const char *url)
 		    "(%s) in %s:%u", url, err, s->file, s->line);
 		goto fail;
 	}
+	addr_format(&st->addr, st->peer, sizeof(st->peer), true);
 	st->host = strdup(hp);
+	st->name = strdup(host);
 	st->path = strdup(path[0] ? path : "/");
 	OPENSSL_free(host);
 	OPENSSL_free(port);
 	OPENSSL_free(path);
-	return st->host == NULL || st->path == NULL ? -1 : 0;
+	return st->host == NULL || st->name == NULL || st->path == NULL ?
+	    -1 : 0;
 fail:
 	OPENSSL_free(host);
 	OPENSSL_free(port);
@@ -186,6 +191,7 @@ staple_free(void *p)
 	X509_free(st->issuer);
 	OPENSSL_free(st->resp);
 	free(st->host);
+	free(st->name);
 	free(st->path);
 	free(st->req);
 	free(st->buf);
@@ -206,6 +212,12 @@ one_cert(struct conf *cf, struct http_srv *s, SSL_CTX *ctx, struct staple *st)
 	if (t->stapling_file != NULL)
 		return read_file(s, st, t->stapling_file);
 	SSL_CTX_get0_chain_certs(ctx, &st->chain);
+	st->verify = t->stapling_verify;
+	st->store = SSL_CTX_get_cert_store(ctx);
+	/* a bad URL is an error even where stapling cannot work */
+	if (t->stapling_responder.data != NULL &&
+	    responder(s, st, t->stapling_responder.data) == -1)
+		return -1;
 	if ((st->issuer = find_issuer(ctx, st->cert, st->chain)) == NULL) {
 		log_error(LOG_WARN, "\"ssl_stapling\" ignored, issuer "
 		    "certificate not found for certificate in %s:%u", s->file,
@@ -213,8 +225,8 @@ one_cert(struct conf *cf, struct http_srv *s, SSL_CTX *ctx, struct staple *st)
 		st->cert = NULL;
 		return 0;
 	}
-	if (t->stapling_responder.data != NULL)
-		return responder(s, st, t->stapling_responder.data);
+	if (st->host != NULL)
+		return 0;
 	urls = X509_get1_ocsp(st->cert);
 	if (urls == NULL || sk_OPENSSL_STRING_num(urls) == 0) {
 		X509_email_free(urls);
@@ -227,8 +239,6 @@ one_cert(struct conf *cf, struct http_srv *s, SSL_CTX *ctx, struct staple *st)
 	url = sk_OPENSSL_STRING_value(urls, 0);
 	rc = responder(s, st, url);
 	X509_email_free(urls);
-	st->verify = t->stapling_verify;
-	st->store = SSL_CTX_get_cert_store(ctx);
 	return rc;
 }
 
@@ -254,8 +264,6 @@ tls_ocsp_build(struct conf *cf, struct http_srv *s, void *ssl_ctx)
 	    SSL_CERT_SET_NEXT), i++) {
 		if (one_cert(cf, s, ssl_ctx, &ss->v[i]) == -1)
 			return -1;
-		if (ss->v[i].host != NULL)
-			ss->v[i].verify = s->tls.stapling_verify;
 	}
 	s->tls.staples = ss;
 	SSL_CTX_set_tlsext_status_cb(ssl_ctx, status_cb);
@@ -294,8 +302,8 @@ fail(struct staple *st, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	ERR_clear_error();
-	log_error(LOG_ERR, "OCSP responder \"%s\": %s while requesting "
-	    "certificate status", st->host, why);
+	log_error(LOG_ERR, "%s while requesting certificate status, "
+	    "responder: %s, peer: %s", why, st->name, st->peer);
 	done(st, OCSP_RETRY);
 }
 
@@ -330,7 +338,10 @@ accept_response(struct staple *st, const unsigned char *p, size_t len)
 	}
 	if (st->verify && OCSP_basic_verify(basic, st->chain, st->store,
 	    0) != 1) {
-		fail(st, "response could not be verified");
+		char	err[256];
+
+		ERR_error_string_n(ERR_peek_error(), err, sizeof(err));
+		fail(st, "OCSP_basic_verify() failed (SSL: %s)", err);
 		goto out;
 	}
 	if (OCSP_resp_find_status(basic, id, &status, &reason, NULL, &thisupd,
@@ -339,7 +350,7 @@ accept_response(struct staple *st, const unsigned char *p, size_t len)
 		goto out;
 	}
 	if (status != V_OCSP_CERTSTATUS_GOOD) {
-		fail(st, "certificate status \"%s\" in the response",
+		fail(st, "certificate status \"%s\" in the OCSP response",
 		    OCSP_cert_status_str(status));
 		goto out;
 	}

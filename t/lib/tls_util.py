@@ -3,6 +3,7 @@
 # OCSP responder) and s_client connections.  Everything is made at test
 # time under the test's prefix.
 
+import atexit
 import os
 import re
 import subprocess
@@ -106,6 +107,7 @@ class MiniCA:
                           "-extensions", "v3_ca")
         assert rc == 0, out
         self.procs = []
+        atexit.register(self.stop)
 
     def issue(self, name, cn, ext="server", kind="rsa"):
         key = self.t.path(name + ".key")
@@ -134,26 +136,23 @@ class MiniCA:
         assert rc == 0, out
         return path
 
-    def ocsp_responder(self, port=None):
-        """Starts `openssl ocsp` on 127.0.0.1:port; returns the port."""
+    def ocsp_responder(self, port=None, signer=None):
+        """Starts `openssl ocsp` on port (signing with signer, another
+        MiniCA, if given); returns the port."""
         port = port or free_port()
+        signer = signer or self
         log = open(os.path.join(self.dir, "ocsp.log"), "ab")
         p = subprocess.Popen(
             ["openssl", "ocsp", "-index", os.path.join(self.dir, "index.txt"),
-             "-port", str(port), "-rsigner", self.crt,
-             "-rkey", self.key, "-CA", self.crt, "-ndays", "1"],
+             "-port", str(port), "-rsigner", signer.crt,
+             "-rkey", signer.key, "-CA", self.crt, "-ndays", "1"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         self.procs.append(p)
-        import socket
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, timeout=10)
+        # not a probe connection: the responder serves one at a time and
+        # would wait on it
+        wait_for(lambda: b"waiting for OCSP client" in open(
+            os.path.join(self.dir, "ocsp.log"), "rb").read(), timeout=10)
         return port
 
     def stop(self):

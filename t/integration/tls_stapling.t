@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# OCSP stapling: a response fetched from the certificate's responder (AIA)
+# in the background and stapled, verified with ssl_stapling_verify and
+# ssl_trusted_certificate; ssl_stapling_file stapled as is;
+# ssl_stapling_responder; a revoked certificate or a dead responder means
+# no staple and a log line; no responder URL at all is a warning.
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from usher_test import *  # noqa: E402,F401,F403
+from tls_util import *  # noqa: E402,F401,F403
+
+require_binary()
+
+t = Usher()
+OCSP = t.port("OCSP")
+DEAD = t.port("DEAD")
+ca = MiniCA(t, "ca", ocsp_url="http://127.0.0.1:%d" % OCSP)
+ca.issue("good", "good.test")
+ca.issue("ecgood", "good.test", kind="ec")
+ca.issue("revoked", "revoked.test")
+ca.revoke(t.path("revoked.crt"))
+noaia = MiniCA(t, "noaia")
+noaia.issue("plain", "plain.test")
+os.symlink(ca.crt, t.path("ca.crt"))
+os.symlink(noaia.crt, t.path("noaia.crt"))
+ca.ocsp_responder(OCSP)
+noaia.ocsp_responder(t.port("OCSP2"))
+ca.ocsp_responder(t.port("FORGED"), signer=noaia)
+
+# a response saved to a file, for ssl_stapling_file
+rc, out = openssl("ocsp", "-issuer", ca.crt, "-cert", t.path("good.crt"),
+                  "-url", "http://127.0.0.1:%d" % OCSP, "-respout",
+                  t.path("good.der"), "-noverify")
+ok(rc == 0 and os.path.getsize(t.path("good.der")) > 0,
+   "a DER response saved with openssl ocsp")
+
+CONF = r"""
+error_log %%TESTDIR%%/error.log info;
+worker_processes 2;
+events { }
+http {
+    access_log off;
+    ssl_stapling on;
+    ssl_trusted_certificate %%TESTDIR%%/ca.crt;
+    server {
+        listen 127.0.0.1:%%PORT_AIA%% ssl;
+        ssl_stapling_verify on;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        ssl_certificate %%TESTDIR%%/ecgood.crt;
+        ssl_certificate_key %%TESTDIR%%/ecgood.key;
+        location / { return 200 "aia\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_FILE%% ssl;
+        ssl_stapling_file %%TESTDIR%%/good.der;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "file\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_DEADSRV%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_DEAD%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "dead\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_FORGEDV%% ssl;
+        ssl_stapling_verify on;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_FORGED%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "forged\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_FORGEDN%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_FORGED%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "forged\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_REV%% ssl;
+        ssl_certificate %%TESTDIR%%/revoked.crt;
+        ssl_certificate_key %%TESTDIR%%/revoked.key;
+        location / { return 200 "revoked\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_RESP%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_OCSP2%%/;
+        ssl_trusted_certificate %%TESTDIR%%/noaia.crt;
+        ssl_certificate %%TESTDIR%%/plain.crt;
+        ssl_certificate_key %%TESTDIR%%/plain.key;
+        location / { return 200 "resp\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_NONE%% ssl;
+        ssl_trusted_certificate %%TESTDIR%%/noaia.crt;
+        ssl_certificate %%TESTDIR%%/plain.crt;
+        ssl_certificate_key %%TESTDIR%%/plain.key;
+        location / { return 200 "none\n"; }
+    }
+}
+"""
+t.write_conf(CONF)
+t.start()
+
+
+def status(port, *args):
+    rc, out, reused = s_client(port, "-status", *args)
+    if "OCSP response: no response sent" in out:
+        return "none"
+    m = re.search(r"Cert Status: (\w+)", out)
+    return m.group(1) if m else "?"
+
+
+def stapled(port, *args, want="good", tries=40):
+    """Polls: the first handshakes may come before the fetch is done."""
+    return wait_for(lambda: status(port, *args) == want, timeout=tries)
+
+
+ok(stapled(t.port("AIA"), "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"),
+   "a response fetched from the certificate's responder is stapled")
+ok(all(status(t.port("AIA"), "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256") ==
+       "good" for i in range(6)),
+   "... by every worker, on every handshake")
+ok(stapled(t.port("AIA"), "-sigalgs", "ECDSA+SHA256"),
+   "the ECDSA certificate of the same server gets its own response")
+rc, out, reused = s_client(t.port("AIA"), "-status", "-sigalgs",
+                           "ECDSA+SHA256")
+like(out, r"Serial Number: %s" % re.escape(openssl(
+    "x509", "-in", t.path("ecgood.crt"), "-noout", "-serial")[1].split(
+    "=")[1].strip()), "... the one for its serial number")
+is_(status(t.port("FILE")), "good", "ssl_stapling_file: stapled as is")
+ok(stapled(t.port("RESP")), "ssl_stapling_responder: asked instead of the "
+   "certificate's (which names none)")
+is_(status(t.port("NONE")), "none", "no responder URL: no staple")
+like(t.error_log(), r"\[warn\].*\"ssl_stapling\" ignored, no OCSP "
+     r"responder URL in the certificate", "... and a warning at start")
+is_(status(t.port("DEADSRV")), "none", "a dead responder: no staple")
+ok(wait_for(lambda: re.search(r"\[error\].*(connect|recv)\(\) failed.* while "
+                              r"requesting certificate status, responder: "
+                              r"127\.0\.0\.1, peer: 127\.0\.0\.1:%d" % DEAD, t.error_log()),
+            timeout=10), "... and an [error] line naming it")
+is_(status(t.port("REV")), "none", "a revoked certificate: not stapled")
+ok(wait_for(lambda: re.search(r"\[error\].*certificate status \"revoked\" "
+                              r"in the OCSP response", t.error_log()),
+            timeout=20), "... its status is logged")
+
+ok(stapled(t.port("FORGEDN")), "ssl_stapling_verify off: a response "
+   "signed by an unknown key is stapled")
+is_(status(t.port("FORGEDV")), "none",
+    "ssl_stapling_verify on: it is not")
+ok(wait_for(lambda: re.search(r"\[error\].*OCSP_basic_verify\(\) failed",
+                              t.error_log()), timeout=10),
+   "... and OCSP_basic_verify() failing is logged")
+
+# the responder goes away: the cached response is still stapled
+ca.stop()
+is_(status(t.port("AIA"), "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"), "good",
+    "the response stays cached when the responder is gone")
+t.stop()
+t.check_error_log()
+
+# configuration errors
+bad = Usher()
+self_signed(bad, "a", "a.test")
+bad.write_file("junk.der", b"not a response")
+BAD = r"""
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_S%% ssl;
+        ssl_certificate %%TESTDIR%%/a.crt;
+        ssl_certificate_key %%TESTDIR%%/a.key;
+        ssl_stapling on;
+        @line@
+    }
+}
+"""
+for line, err, name in (
+        ("ssl_stapling_file %%TESTDIR%%/junk.der;", r"junk\.der",
+         "a stapling file that is not a response"),
+        ("ssl_stapling_file %%TESTDIR%%/none.der;", r"none\.der",
+         "a missing stapling file")):
+    bad.write_conf(BAD.replace("@line@", line))
+    rc, out, err_text = bad.run("-t")
+    ok(rc == 1 and re.search(r"\[emerg\].*" + err, err_text) is not None,
+       "-t: " + name)
+if usher_only("nginx checks the responder URL when it fetches"):
+    bad.write_conf(BAD.replace("@line@", "ssl_stapling_responder "
+                               "https://127.0.0.1/;"))
+    rc, out, err_text = bad.run("-t")
+    ok(rc == 1 and "invalid OCSP responder URL" in err_text,
+       "-t: an https responder URL is refused")
+
+sys.exit(done())
