@@ -95,7 +95,8 @@ tls_srv_merge(struct tls_srv *t, const struct tls_srv *p)
 		if (t->ciphers.data == NULL)
 			t->ciphers = (struct str)STR("HIGH:!aNULL:!MD5");
 	}
-	CONF_MERGE_INT(t->prefer_server_ciphers, p->prefer_server_ciphers, 0);
+	/* on, unlike nginx: the client must not pick the weakest suite */
+	CONF_MERGE_INT(t->prefer_server_ciphers, p->prefer_server_ciphers, 1);
 	if (t->ecdh_curve.data == NULL)
 		t->ecdh_curve = p->ecdh_curve;
 	CONF_MERGE_PTR(t->dhparam, p->dhparam, NULL);

@@ -139,6 +139,9 @@ r = raw(S, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
 ok(r.startswith(b"HTTP/1.1 400 ") and
    b"plain HTTP request was sent to HTTPS port" in r,
    "plain HTTP to the TLS port: 400 saying so")
+ok(b"<title>400 The plain HTTP request was sent to HTTPS port</title>" in r
+   and b"<center><h1>400 Bad Request</h1></center>" in r,
+   "... in nginx's page: the reason in the title, \"Bad Request\" in h1")
 is_(t.get("/", port="P").body, "plain .\n", "a plain port: $https empty")
 is_(t.get("/vars", port="P").body, "[|||]\n",
     "a plain port: $ssl_protocol, $ssl_client_* empty")

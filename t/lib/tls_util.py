@@ -73,6 +73,7 @@ subjectKeyIdentifier = hash
 basicConstraints = CA:false
 keyUsage = digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
 %(aia)s
 [ client ]
 basicConstraints = CA:false
@@ -84,7 +85,7 @@ extendedKeyUsage = clientAuth
 class MiniCA:
     """A CA under PREFIX/name: issue(), revoke(), crl(), ocsp_responder()."""
 
-    def __init__(self, t, name, ocsp_url=None):
+    def __init__(self, t, name, ocsp_url=None, days=2):
         self.t = t
         self.dir = t.path(name)
         os.makedirs(os.path.join(self.dir, "new"), 0o755)
@@ -103,13 +104,14 @@ class MiniCA:
         self.key = os.path.join(self.dir, "ca.key")
         rc, out = openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes",
                           "-keyout", self.key, "-out", self.crt, "-days",
-                          "2", "-subj", "/CN=" + name, "-config", self.cnf,
+                          str(days), "-subj", "/CN=" + name, "-config",
+                          self.cnf,
                           "-extensions", "v3_ca")
         assert rc == 0, out
         self.procs = []
         atexit.register(self.stop)
 
-    def issue(self, name, cn, ext="server", kind="rsa"):
+    def issue(self, name, cn, ext="server", kind="rsa", days=2):
         key = self.t.path(name + ".key")
         crt = self.t.path(name + ".crt")
         csr = self.t.path(name + ".csr")
@@ -121,7 +123,8 @@ class MiniCA:
                           "-out", csr, "-subj", "/CN=" + cn)
         assert rc == 0, out
         rc, out = openssl("ca", "-batch", "-config", self.cnf, "-in", csr,
-                          "-out", crt, "-extensions", ext, "-notext")
+                          "-out", crt, "-extensions", ext, "-notext",
+                          "-days", str(days))
         assert rc == 0, out
         os.chmod(key, 0o644)
         return crt, key
