@@ -108,7 +108,7 @@ void	tls_ticket_setup(void *ssl_ctx);
 int	tls_verify_build(struct conf *, struct http_srv *, void *ssl_ctx);
 /* After SNI chose ctx: what SSL_set_SSL_CTX() does not carry over. */
 void	tls_verify_switch(void *ssl, void *ssl_ctx);
-/* The request's check as nginx does it: 0, or 495/496 to answer. */
+/* The request's check as nginx does it: 0, or 421, 495, 496 to answer. */
 int	tls_verify_request(struct request *);
 int	tls_verify_vars_init(struct http_main *);
 

@@ -136,6 +136,18 @@ tls_verify_request(struct request *r)
 
 	if (ssl == NULL || r->srv->tls.verify == TLS_VERIFY_OFF)
 		return 0;
+	/*
+	 * The certificate was checked by the server the handshake chose; a
+	 * request for another one would borrow that verdict.  nginx compares
+	 * the names and lets clients without SNI through; the context is
+	 * what really matters.
+	 */
+	if (SSL_get_SSL_CTX(ssl) != r->srv->tls.ctx) {
+		log_conn(LOG_INFO, r->conn->number, "client attempted to "
+		    "request the server name different from the one that was "
+		    "negotiated");
+		return 421;
+	}
 	rc = SSL_get_verify_result(ssl);
 	if (rc != X509_V_OK && (r->srv->tls.verify !=
 	    TLS_VERIFY_OPTIONAL_NO_CA || !error_optional(rc))) {

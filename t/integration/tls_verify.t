@@ -194,6 +194,32 @@ is_(get(SNI, host="v.test", cert=good, key=good_key)[0], 400,
     "SNI v.test: a certificate of the default server's CA is refused")
 is_(get(SNI, host="v.test"), (200, "caught 496\n"),
     "SNI v.test: no certificate is 496, which error_page catches")
+
+def sni_host(sni, host, cert=None, key=None):
+    args = ["curl", "-sk", "-w", "\n%{http_code}", "--resolve",
+            "%s:%d:127.0.0.1" % (sni, SNI), "-H", "Host: " + host,
+            "https://%s:%d/" % (sni, SNI)]
+    if cert:
+        args += ["--cert", cert, "--key", key]
+    r = subprocess.run(args, capture_output=True, timeout=20)
+    return r.stdout.decode("latin-1").rpartition("\n")[2]
+
+
+is_(sni_host("plain.test", "v.test"), "421",
+    "SNI plain.test, Host v.test (which verifies): 421")
+like(t.error_log(), r"\[info\].*client attempted to request the server "
+     r"name different from the one that was negotiated", "... logged")
+is_(sni_host("plain.test", "v.test", stranger, stranger_key), "421",
+    "... even with a certificate v.test would accept")
+is_(sni_host("v.test", "plain.test", stranger, stranger_key), "200",
+    "SNI v.test, Host plain.test (which does not verify): served")
+if usher_only("nginx checks the name only when the client sent one"):
+    st = subprocess.run(
+        ["openssl", "s_client", "-connect", "127.0.0.1:%d" % SNI,
+         "-noservername", "-cert", stranger, "-key", stranger_key,
+         "-ign_eof"], input=b"GET / HTTP/1.0\r\nHost: v.test\r\n\r\n",
+        capture_output=True, timeout=20).stdout.decode("latin-1")
+    like(st, r"HTTP/1.1 421 ", "no SNI, Host v.test: 421")
 rc, out, reused = s_client(SNI, "-servername", "v.test", "-cert", stranger,
                            "-key", stranger_key)
 like(out, r"Acceptable client certificate CA names\n.*CN\s*=\s*ca2",
