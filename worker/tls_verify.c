@@ -12,10 +12,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "conn.h"
 #include "http.h"
+#include "http1_parse.h"
 #include "http_conf.h"
 #include "tls.h"
 #include "vars.h"
@@ -116,6 +118,24 @@ error_optional(long rc)
 	    rc == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
 }
 
+/* An [info] line with the request's context, as nginx writes it. */
+static void
+refuse(struct request *r, const char *msg)
+{
+	char			 client[ADDR_STRLEN];
+	const struct str	*sn = NULL;
+
+	addr_format(&r->conn->peer, client, sizeof(client), false);
+	if (r->srv->names.n > 0)
+		sn = &ARRAY_AT(&r->srv->names, struct server_name, 0)->name;
+	log_conn(LOG_INFO, r->conn->number, "%s while reading client request "
+	    "headers, client: %s, server: %.*s, request: \"%.*s\", host: "
+	    "\"%.*s\"", msg, client, sn ? (int)sn->len : 0,
+	    sn ? sn->data : "", (int)r->request_line.len,
+	    r->request_line.data, r->in->host ? (int)r->in->host_len : 0,
+	    r->in->host ? r->in->host : "");
+}
+
 /* A refused session must not be resumed into another try. */
 static void
 forget_session(SSL *ssl)
@@ -143,24 +163,24 @@ tls_verify_request(struct request *r)
 	 * what really matters.
 	 */
 	if (SSL_get_SSL_CTX(ssl) != r->srv->tls.ctx) {
-		log_conn(LOG_INFO, r->conn->number, "client attempted to "
-		    "request the server name different from the one that was "
-		    "negotiated");
+		refuse(r, "client attempted to request the server name "
+		    "different from the one that was negotiated");
 		return 421;
 	}
 	rc = SSL_get_verify_result(ssl);
 	if (rc != X509_V_OK && (r->srv->tls.verify !=
 	    TLS_VERIFY_OPTIONAL_NO_CA || !error_optional(rc))) {
-		log_conn(LOG_INFO, r->conn->number, "client SSL certificate "
-		    "verify error: (%ld:%s)", rc,
-		    X509_verify_cert_error_string(rc));
+		char	msg[256];
+
+		snprintf(msg, sizeof(msg), "client SSL certificate verify "
+		    "error: (%ld:%s)", rc, X509_verify_cert_error_string(rc));
+		refuse(r, msg);
 		forget_session(ssl);
 		return 495;
 	}
 	if (r->srv->tls.verify == TLS_VERIFY_ON) {
 		if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
-			log_conn(LOG_INFO, r->conn->number, "client sent no "
-			    "required SSL certificate");
+			refuse(r, "client sent no required SSL certificate");
 			forget_session(ssl);
 			return 496;
 		}

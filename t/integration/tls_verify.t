@@ -125,8 +125,10 @@ st, body = get(ON)
 ok(st == 400 and "<title>400 No required SSL certificate was sent</title>"
    in body and "<h1>400 Bad Request</h1>" in body,
    "verify on, no certificate: 400 \"No required SSL certificate was sent\"")
-like(t.error_log(), r"\[info\].*client sent no required SSL certificate",
-     "... logged at [info]")
+like(t.error_log(), r"\[info\].*client sent no required SSL certificate "
+     r"while reading client request headers, client: 127\.0\.0\.1, "
+     r"server: , request: \"GET / HTTP/1\.1\", host: \"a\.test:%d\"" % ON,
+     "... logged at [info] with the request")
 st, body = get(ON, cert=stranger, key=stranger_key)
 ok(st == 400 and "<title>400 The SSL certificate error</title>" in body,
    "verify on, a certificate of another CA: 400 \"The SSL certificate "
