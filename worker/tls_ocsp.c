@@ -325,6 +325,7 @@ accept_response(struct staple *st, const unsigned char *p, size_t len)
 		fail(st, "invalid response");
 		return;
 	}
+	len = (size_t)(q - p);	/* the DER alone, whatever followed it */
 	n = OCSP_response_status(resp);
 	if (n != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 		fail(st, "response status %d \"%s\"", n,
@@ -397,6 +398,27 @@ judge(struct staple *st)
 	accept_response(st, st->buf + n, st->len - (size_t)n);
 }
 
+/* A responder that keeps the connection open: done at Content-Length. */
+static bool
+complete(struct staple *st)
+{
+	struct http1_resp	resp;
+	ssize_t			n;
+	size_t			i;
+	int64_t			cl = -1;
+
+	http1_resp_init(&resp);
+	n = http1_parse_response(&resp, (char *)st->buf, st->len);
+	if (n < 0)
+		return false;
+	for (i = 0; i < resp.nheaders; i++)
+		if (STR_CASEEQ_LIT(resp.headers[i].name,
+		    resp.headers[i].name_len, "content-length"))
+			cl = str_atoi(resp.headers[i].value,
+			    resp.headers[i].value_len);
+	return cl >= 0 && st->len - (size_t)n >= (uint64_t)cl;
+}
+
 static void
 read_response(struct staple *st)
 {
@@ -411,6 +433,8 @@ read_response(struct staple *st)
 				fail(st, "response too large");
 				return;
 			}
+			if (complete(st))
+				break;
 			continue;
 		}
 		if (n == 0)

@@ -7,7 +7,10 @@
 
 import os
 import re
+import socket
 import sys
+import threading
+import urllib.request
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -31,6 +34,46 @@ os.symlink(noaia.crt, t.path("noaia.crt"))
 ca.ocsp_responder(OCSP)
 noaia.ocsp_responder(t.port("OCSP2"))
 ca.ocsp_responder(t.port("FORGED"), signer=noaia)
+
+
+
+def keepalive_responder(port, upstream):
+    """Relays to upstream, then answers in HTTP/1.1 and keeps the
+    connection open, as some responders do."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(8)
+    held = []
+
+    def serve():
+        while True:
+            c, _ = ls.accept()
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += c.recv(4096)
+            head, _, body = data.partition(b"\r\n\r\n")
+            if head.startswith(b"GET "):    # nginx asks with GET
+                path = head.split(b" ")[1].decode()
+                der = urllib.request.urlopen(upstream.rstrip("/") +
+                                             path).read()
+            else:
+                n = int(re.search(rb"Content-Length: (\d+)", head,
+                                  re.I).group(1))
+                while len(body) < n:
+                    body += c.recv(4096)
+                der = urllib.request.urlopen(urllib.request.Request(
+                    upstream, body, {"Content-Type":
+                                     "application/ocsp-request"})).read()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/"
+                      b"ocsp-response\r\nContent-Length: %d\r\n\r\n" %
+                      len(der) + der)
+            held.append(c)
+    threading.Thread(target=serve, daemon=True).start()
+
+
+keepalive_responder(t.port("KEEPOCSP"), "http://127.0.0.1:%d/" % OCSP)
+junk = Backend(t.port("JUNKOCSP"), lambda *a: (200, {}, "junk"))
 
 # a response saved to a file, for ssl_stapling_file
 rc, out = openssl("ocsp", "-issuer", ca.crt, "-cert", t.path("good.crt"),
@@ -84,6 +127,20 @@ http {
         ssl_certificate %%TESTDIR%%/good.crt;
         ssl_certificate_key %%TESTDIR%%/good.key;
         location / { return 200 "forged\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_KEEP%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_KEEPOCSP%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "keep\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_JUNK%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_JUNKOCSP%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "junk\n"; }
     }
     server {
         listen 127.0.0.1:%%PORT_REV%% ssl;
@@ -160,6 +217,16 @@ is_(status(t.port("FORGEDV")), "none",
 ok(wait_for(lambda: re.search(r"\[error\].*OCSP_basic_verify\(\) failed",
                               t.error_log()), timeout=10),
    "... and OCSP_basic_verify() failing is logged")
+
+if usher_only("nginx waits for the responder to close"):
+    ok(stapled(t.port("KEEP"), tries=15), "a responder that keeps the "
+       "connection open: the response is taken at its Content-Length")
+is_(status(t.port("JUNK")), "none", "a responder that sends junk: no staple")
+ok(wait_for(lambda: re.search(r"\[error\].*while requesting certificate "
+                              r"status, responder: 127\.0\.0\.1, peer: "
+                              r"127\.0\.0\.1:%d" % t.port("JUNKOCSP"),
+                              t.error_log()), timeout=10),
+   "... and an [error] line")
 
 # the responder goes away: the cached response is still stapled
 ca.stop()
