@@ -21,6 +21,8 @@
 
 static conf_set_fn	set_path_list, set_conf_file, set_session_cache;
 
+static const struct conf_bounds	verify_depths = { 0, 100 };
+
 static const struct conf_enum	verify_names[] = {
 	{ "off", TLS_VERIFY_OFF }, { "on", TLS_VERIFY_ON },
 	{ "optional", TLS_VERIFY_OPTIONAL },
@@ -52,7 +54,7 @@ const struct conf_cmd tls_cmds[] = {
 	{ "ssl_conf_command",         TSRV,  CONF_ARGS(2, 2),  conf_set_str_list, TLS(conf_commands),         NULL },
 	{ "ssl_session_ticket_key",   TSRV,  CONF_ARGS(1, 1),  set_path_list,     TLS(ticket_key_files),      NULL },
 	{ "ssl_verify_client",        TSRV,  CONF_ARGS(1, 1),  conf_set_enum,     TLS(verify),                verify_names },
-	{ "ssl_verify_depth",         TSRV,  CONF_ARGS(1, 1),  conf_set_int,      TLS(verify_depth),          NULL },
+	{ "ssl_verify_depth",         TSRV,  CONF_ARGS(1, 1),  conf_set_int,      TLS(verify_depth),          &verify_depths },
 	{ "ssl_client_certificate",   TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(client_certificate),    NULL },
 	{ "ssl_trusted_certificate",  TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(trusted_certificate),   NULL },
 	{ "ssl_crl",                  TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(crl),                   NULL },

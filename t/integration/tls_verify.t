@@ -259,7 +259,8 @@ for line, err, name in (
          "an unknown ssl_verify_client value"),
         ("ssl_verify_client on; ssl_client_certificate %%TESTDIR%%/no.crt;",
          r"no\.crt", "a missing ssl_client_certificate file"),
-        ("ssl_crl %%TESTDIR%%/no.crl;", r"no\.crl", "a missing ssl_crl")):
+        ("ssl_crl %%TESTDIR%%/no.crl;", r"no\.crl", "a missing ssl_crl"),
+        ("ssl_verify_depth -1;", r"ssl_verify_depth", "a negative depth")):
     bad.write_conf(BAD.replace("@line@", line))
     rc, out, err_text = bad.run("-t")
     ok(rc == 1 and re.search(r"\[emerg\].*" + err, err_text) is not None,
