@@ -5,11 +5,13 @@
 # ssl_stapling_responder; a revoked certificate or a dead responder means
 # no staple and a log line; no responder URL at all is a warning.
 
+import calendar
 import os
 import re
 import socket
 import sys
 import threading
+import time
 import urllib.request
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
@@ -34,6 +36,7 @@ os.symlink(noaia.crt, t.path("noaia.crt"))
 ca.ocsp_responder(OCSP)
 noaia.ocsp_responder(t.port("OCSP2"))
 ca.ocsp_responder(t.port("FORGED"), signer=noaia)
+ca.ocsp_responder(t.port("SHORTOCSP"), minutes=1)
 
 
 
@@ -127,6 +130,13 @@ http {
         ssl_certificate %%TESTDIR%%/good.crt;
         ssl_certificate_key %%TESTDIR%%/good.key;
         location / { return 200 "forged\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_SHORT%% ssl;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_SHORTOCSP%%/;
+        ssl_certificate %%TESTDIR%%/good.crt;
+        ssl_certificate_key %%TESTDIR%%/good.key;
+        location / { return 200 "short\n"; }
     }
     server {
         listen 127.0.0.1:%%PORT_KEEP%% ssl;
@@ -227,6 +237,26 @@ ok(wait_for(lambda: re.search(r"\[error\].*while requesting certificate "
                               r"127\.0\.0\.1:%d" % t.port("JUNKOCSP"),
                               t.error_log()), timeout=10),
    "... and an [error] line")
+
+
+
+def produced(port):
+    """When the stapled response was made, in seconds since the epoch."""
+    rc, out, reused = s_client(port, "-status")
+    m = re.search(r"Produced At: (.*) GMT", out)
+    return calendar.timegm(time.strptime(m.group(1).strip(),
+                                         "%b %d %H:%M:%S %Y")) if m else 0
+
+
+# a response valid for a minute is fetched again in the background (after
+# half its life), and the new one is stapled
+ok(stapled(t.port("SHORT")), "a response valid for one minute is stapled")
+first = produced(t.port("SHORT"))
+if usher_only("nginx refreshes only when a handshake comes after an hour"):
+    # two workers fetch on their own: a newer one is 25 s younger at least
+    ok(wait_for(lambda: produced(t.port("SHORT")) >= first + 25,
+                timeout=50, interval=1),
+       "... and replaced by a newer one before it expires")
 
 # the responder goes away: the cached response is still stapled
 ca.stop()

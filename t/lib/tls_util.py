@@ -139,7 +139,7 @@ class MiniCA:
         assert rc == 0, out
         return path
 
-    def ocsp_responder(self, port=None, signer=None):
+    def ocsp_responder(self, port=None, signer=None, minutes=None):
         """Starts `openssl ocsp` on port (signing with signer, another
         MiniCA, if given); returns the port."""
         port = port or free_port()
@@ -148,7 +148,8 @@ class MiniCA:
         p = subprocess.Popen(
             ["openssl", "ocsp", "-index", os.path.join(self.dir, "index.txt"),
              "-port", str(port), "-rsigner", signer.crt,
-             "-rkey", signer.key, "-CA", self.crt, "-ndays", "1"],
+             "-rkey", signer.key, "-CA", self.crt] +
+            (["-nmin", str(minutes)] if minutes else ["-ndays", "1"]),
             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         log.close()
         self.procs.append(p)
