@@ -34,11 +34,18 @@ http {
     ssl_session_cache shared:SSL:@size@;
     ssl_session_timeout @timeout@;
     server {
-        listen 127.0.0.1:%%PORT_S%% ssl;
+        listen 127.0.0.1:%%PORT_S%% ssl reuseport;
         server_name a.test;
         ssl_certificate %%TESTDIR%%/a.crt;
         ssl_certificate_key %%TESTDIR%%/a.key;
         location / { return 200 "a $ssl_session_reused\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_S%% ssl;
+        server_name pid.test;
+        ssl_certificate %%TESTDIR%%/a.crt;
+        ssl_certificate_key %%TESTDIR%%/a.key;
+        location / { return 200 "pid $pid $ssl_session_reused\n"; }
     }
     server {
         listen 127.0.0.1:%%PORT_S%% ssl;
@@ -78,14 +85,26 @@ t.start()
 S, O = t.port("S"), t.port("O")
 sess = t.path("sess.pem")
 
-# -- by session id, TLS 1.2, every worker
+# -- by session id, TLS 1.2, every worker (reuseport spreads the
+# connections over the workers; with one shared socket, one worker tends
+# to take them all)
 rc, out, reused = s_client(S, "-servername", "a.test", "-tls1_2",
                            "-no_ticket", "-sess_out", sess)
 ok(rc == 0 and not reused, "a first TLS 1.2 handshake is full")
 like(out, r"Session-ID: [0-9A-F]{64}", "the server gives a session id")
-is_(resumes(S, sess, 12, "-servername", "a.test", "-tls1_2", "-no_ticket"),
-    12, "the session resumes by id on each of 12 connections, whichever "
+pids = set()
+count = 0
+for i in range(12):
+    rc, out, reused = s_client(S, "-sess_in", sess, "-servername", "a.test",
+                               "-tls1_2", "-no_ticket", request=REQ.replace(
+                                   b"a.test", b"pid.test"))
+    m = re.search(r"\npid (\d+) r\n", out)
+    count += reused and m is not None
+    if m:
+        pids.add(m.group(1))
+is_(count, 12, "the session resumes by id on each of 12 connections, whichever "
     "of the 3 workers takes it")
+ok(len(pids) >= 2, "... and %d workers served them" % len(pids))
 rc, out, reused = s_client(S, "-sess_in", sess, "-servername", "a.test",
                            "-tls1_2", "-no_ticket", request=REQ)
 like(out, r"\na r\n", "$ssl_session_reused is \"r\" on a resumed session")
@@ -155,12 +174,12 @@ http {
     ssl_session_cache off;
     ssl_session_timeout @timeout@;
     server {
-        listen 127.0.0.1:%%PORT_S%% ssl;
+        listen 127.0.0.1:%%PORT_S%% ssl reuseport;
         server_name a.test;
         ssl_certificate %%TESTDIR%%/a.crt;
         ssl_certificate_key %%TESTDIR%%/a.key;
         @keys@
-        location / { return 200 "a $ssl_session_reused\n"; }
+        location / { return 200 "a $pid $ssl_session_reused\n"; }
     }
 }
 """
@@ -171,8 +190,16 @@ sess = u.path("sess.pem")
 rc, out, reused = s_client(S, "-tls1_2", "-sess_out", sess)
 like(out, r"TLS session ticket lifetime hint: 300", "a ticket is issued, "
      "its lifetime the session timeout")
-is_(resumes(S, sess, 9, "-tls1_2"), 9,
-    "TLS 1.2: the ticket resumes on every worker")
+pids = set()
+count = 0
+for i in range(9):
+    rc, out, reused = s_client(S, "-sess_in", sess, "-tls1_2", request=REQ)
+    m = re.search(r"\na (\d+) r\n", out)
+    count += reused and m is not None
+    if m:
+        pids.add(m.group(1))
+is_(count, 9, "TLS 1.2: the ticket resumes on every connection")
+ok(len(pids) >= 2, "... served by %d of the 3 workers" % len(pids))
 s_client(S, "-tls1_3", "-sess_out", sess, request=REQ)
 is_(resumes(S, sess, 6, "-tls1_3"), 6,
     "TLS 1.3: the ticket resumes on every worker")
