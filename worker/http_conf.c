@@ -266,7 +266,8 @@ set_http(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (stub_status_declare(cf, h) == -1)
 		return -1;
 	if (vars_init(&h->vars, cf->pool) == -1 || proxy_vars_init(h) == -1 ||
-	    tls_vars_init(h) == -1 || encode_vars_init(h) == -1 ||
+	    tls_vars_init(h) == -1 || tls_verify_vars_init(h) == -1 ||
+	    encode_vars_init(h) == -1 ||
 	    access_log_http_init(cf, &h->formats, &h->vars) == -1)
 		return -1;
 	/* nginx resolves variable names at the end: one may be used above

@@ -16,6 +16,7 @@
 #include "rewrite.h"
 #include "static.h"
 #include "stub_status.h"
+#include "tls.h"
 #include "worker_state.h"
 
 struct request *
@@ -507,6 +508,7 @@ http_request_start(struct http_conn *hc, size_t head_len)
 	const char		*path, *q;
 	size_t			 plen;
 	char			*host;
+	int			 st;
 
 	if ((r = http_request_new(hc)) == NULL) {
 		log_conn(LOG_ALERT, hc->conn->number, "out of memory");
@@ -599,6 +601,13 @@ http_request_start(struct http_conn *hc, size_t head_len)
 	} else if (r->content_length > 0) {
 		hc->body_left = r->content_length;
 		r->discard_body = true;
+	}
+	/* the client certificate, judged by the server the request chose */
+	if (hc->conn->tls != NULL && (st = tls_verify_request(r)) != 0) {
+		r->keepalive = false;
+		r->uri_changes = HTTP_MAX_URI_CHANGES + 1;	/* error_page */
+		http_special(r, st);
+		return;
 	}
 	http_request_run(r);
 }

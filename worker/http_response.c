@@ -44,6 +44,8 @@ static const struct status_text	statuses[] = {
 	{ 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
 	{ 494, "Request Header Or Cookie Too Large" },
+	{ 495, "The SSL certificate error" },
+	{ 496, "No required SSL certificate was sent" },
 	{ 497, "The plain HTTP request was sent to HTTPS port" },
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
 	{ 502, "Bad Gateway" }, { 503, "Service Temporarily Unavailable" },
@@ -210,7 +212,7 @@ http_build_head(struct request *r, size_t *len)
 	if (!r->keepalive || worker.quitting ||
 	    c->requests >= (unsigned)l->keepalive_requests)
 		r->close_after = true;
-	line_status = status == 494 || status == 497 ? 400 : status;
+	line_status = status >= 494 && status <= 497 ? 400 : status;
 	rtext = http_status_text(line_status, &rlen);
 	if (r->status_line.len > 0) {
 		reason = r->status_line;
@@ -397,7 +399,7 @@ builtin_page(struct request *r, int status)
 	const char	*text;
 	size_t		 tlen, size;
 	char		*b;
-	int		 n, shown = status == 494 || status == 497 ? 400 : status;
+	int		 n, shown = status >= 494 && status <= 497 ? 400 : status;
 
 	r->status = status;
 	r->body.len = 0;
@@ -416,10 +418,18 @@ builtin_page(struct request *r, int status)
 		http_respond(r);
 		return;
 	}
-	n = snprintf(b, size, "<html>\r\n<head><title>%d %s</title></head>\r\n"
-	    "<body>\r\n<center><h1>%d %s</h1></center>\r\n"
-	    "<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
-	    shown, text, shown, text, l->server_tokens ? SERVER_FULL : "usher");
+	if (shown != status)	/* nginx's 400 pages that tell why */
+		n = snprintf(b, size, "<html>\r\n<head><title>400 %s</title>"
+		    "</head>\r\n<body>\r\n<center><h1>400 Bad Request</h1>"
+		    "</center>\r\n<center>%s</center>\r\n<hr><center>%s"
+		    "</center>\r\n</body>\r\n</html>\r\n", text, text,
+		    l->server_tokens ? SERVER_FULL : "usher");
+	else
+		n = snprintf(b, size, "<html>\r\n<head><title>%d %s</title>"
+		    "</head>\r\n<body>\r\n<center><h1>%d %s</h1></center>"
+		    "\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+		    shown, text, shown, text, l->server_tokens ? SERVER_FULL :
+		    "usher");
 	if (n > 0 && (size_t)n < size) {
 		r->body.data = b;
 		r->body.len = (size_t)n;
@@ -433,7 +443,7 @@ static bool
 closes_connection(int status)
 {
 	return status == 400 || status == 408 || status == 413 ||
-	    status == 414 || status == 494 || status == 497 || status == 500 ||
+	    status == 414 || (status >= 494 && status <= 497) || status == 500 ||
 	    status == 501 || status == 505;
 }
 

@@ -18,27 +18,59 @@
 #include "http_conf.h"
 #include "tls.h"
 
-/* SNI: the certificate of the server the client names. */
-int
-tls_servername_cb(SSL *ssl, int *alert, void *arg)
+/* SNI: moves the handshake to the server the client names. */
+static void
+switch_server(SSL *ssl, const char *name, size_t len)
 {
 	struct conn	*c = SSL_get_app_data(ssl);
 	struct http_srv	*s;
-	const char	*name;
 	char		 lower[256];
-	size_t		 len;
 
-	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	if (name == NULL || c == NULL || c->listener == NULL)
-		return SSL_TLSEXT_ERR_OK;
-	len = strlen(name);
-	if (len >= sizeof(lower))
-		return SSL_TLSEXT_ERR_OK;
+	if (c == NULL || c->listener == NULL || len == 0 ||
+	    len >= sizeof(lower))
+		return;
 	str_lower(lower, name, len);
 	s = http_find_server(c->listener->servers, NULL, lower, len);
 	if (s != NULL && s->tls.ctx != NULL &&
-	    s->tls.ctx != SSL_get_SSL_CTX(ssl))
+	    s->tls.ctx != SSL_get_SSL_CTX(ssl)) {
 		SSL_set_SSL_CTX(ssl, s->tls.ctx);
+		tls_verify_switch(ssl, s->tls.ctx);
+	}
+}
+
+/*
+ * The server is chosen from the ClientHello, before OpenSSL looks for a
+ * session to resume: a session is then checked against the context of
+ * the server named, and one made for another server is not resumed.
+ */
+int
+tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char	*p;
+	size_t			 len, n;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+	    &len))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	/* a list (2 bytes of length) of one host_name (0), 2 bytes, name */
+	if (len < 5 || (size_t)(p[0] << 8 | p[1]) != len - 2 || p[2] != 0)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	n = (size_t)(p[3] << 8 | p[4]);
+	if (n + 5 > len || memchr(p + 5, '\0', n) != NULL)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	switch_server(ssl, (const char *)p + 5, n);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The SNI callback proper: OpenSSL wants one to accept the name. */
+int
+tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	const char	*name;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name != NULL)
+		switch_server(ssl, name, strlen(name));
 	return SSL_TLSEXT_ERR_OK;
 }
 
@@ -68,6 +100,8 @@ tls_accept(struct conn *c, struct http_addr *ha)
 		return -1;
 	}
 	SSL_set_app_data(ssl, c);
+	/* sessions and tickets stay with this server's context */
+	SSL_set_ex_data(ssl, tls_ex_srv(), &s->tls);
 	SSL_set_accept_state(ssl);
 	c->tls = ssl;
 	c->tls_checked = false;
@@ -78,16 +112,21 @@ tls_accept(struct conn *c, struct http_addr *ha)
 static void
 log_ssl(struct conn *c, const char *call, int err)
 {
-	char		buf[512];
+	char		buf[512], client[ADDR_STRLEN];
 	unsigned long	e = ERR_get_error();
+	const char	*doing = SSL_is_init_finished(c->tls) ? "" :
+			    " while SSL handshaking";
+	const char	*server = c->listener ? c->listener->text : "";
 
+	addr_format(&c->peer, client, sizeof(client), false);
 	if (e != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_conn(LOG_INFO, c->number, "%s failed (SSL: %s) while SSL "
-		    "handshaking", call, buf);
+		log_conn(LOG_INFO, c->number, "%s failed (SSL: %s)%s, client: "
+		    "%s, server: %s", call, buf, doing, client, server);
 	} else if (err == SSL_ERROR_SYSCALL && errno != 0)
-		log_conn(LOG_INFO, c->number, "%s failed (%d: %s)", call, errno,
-		    strerror(errno));
+		log_conn(LOG_INFO, c->number, "%s failed (%d: %s)%s, client: "
+		    "%s, server: %s", call, errno, strerror(errno), doing,
+		    client, server);
 	ERR_clear_error();
 }
 
@@ -264,6 +303,9 @@ var_tls(struct request *r, struct str *out, uintptr_t data)
 	const char	*v = NULL;
 	size_t		 len = 0;
 
+	/* not found reads as empty: callers use out either way */
+	out->data = (char *)"";
+	out->len = 0;
 	if (r->conn->tls == NULL)
 		return -1;
 	switch (data) {

@@ -12,13 +12,23 @@
 
 #include "../common/log.h"
 #include "../common/pool.h"
+#include "../common/shm.h"
 #include "http_conf.h"
 #include "tls.h"
+#include "tls_cache.h"
 
 #define TLS(f)		SRV(tls.f)
 
-static conf_set_fn	set_path_list, set_conf_file,
-			set_session_cache, set_not_yet;
+static conf_set_fn	set_path_list, set_conf_file, set_session_cache;
+
+static const struct conf_bounds	verify_depths = { 0, 100 };
+
+static const struct conf_enum	verify_names[] = {
+	{ "off", TLS_VERIFY_OFF }, { "on", TLS_VERIFY_ON },
+	{ "optional", TLS_VERIFY_OPTIONAL },
+	{ "optional_no_ca", TLS_VERIFY_OPTIONAL_NO_CA },
+	{ NULL, 0 }
+};
 
 static const struct conf_enum	protocol_names[] = {
 	{ "SSLv2", 0 }, { "SSLv3", 0 },
@@ -42,9 +52,16 @@ const struct conf_cmd tls_cmds[] = {
 	{ "ssl_session_timeout",      TSRV,  CONF_ARGS(1, 1),  conf_set_sec,      TLS(session_timeout),       NULL },
 	{ "ssl_session_cache",        TSRV,  CONF_ARGS(1, 2),  set_session_cache, 0, 0,                       NULL },
 	{ "ssl_conf_command",         TSRV,  CONF_ARGS(2, 2),  conf_set_str_list, TLS(conf_commands),         NULL },
-	{ "ssl_verify_client",        TSRV,  CONF_ARGS(1, 1),  set_not_yet,       0, 0,                       NULL },
-	{ "ssl_client_certificate",   TSRV,  CONF_ARGS(1, 1),  set_not_yet,       0, 0,                       NULL },
-	{ "ssl_stapling",             TSRV,  CONF_FLAG,        set_not_yet,       0, 0,                       NULL },
+	{ "ssl_session_ticket_key",   TSRV,  CONF_ARGS(1, 1),  set_path_list,     TLS(ticket_key_files),      NULL },
+	{ "ssl_verify_client",        TSRV,  CONF_ARGS(1, 1),  conf_set_enum,     TLS(verify),                verify_names },
+	{ "ssl_verify_depth",         TSRV,  CONF_ARGS(1, 1),  conf_set_int,      TLS(verify_depth),          &verify_depths },
+	{ "ssl_client_certificate",   TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(client_certificate),    NULL },
+	{ "ssl_trusted_certificate",  TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(trusted_certificate),   NULL },
+	{ "ssl_crl",                  TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(crl),                   NULL },
+	{ "ssl_stapling",             TSRV,  CONF_FLAG,        conf_set_flag,     TLS(stapling),              NULL },
+	{ "ssl_stapling_file",        TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(stapling_file),         NULL },
+	{ "ssl_stapling_responder",   TSRV,  CONF_ARGS(1, 1),  conf_set_str,      TLS(stapling_responder),    NULL },
+	{ "ssl_stapling_verify",      TSRV,  CONF_FLAG,        conf_set_flag,     TLS(stapling_verify),       NULL },
 	{ NULL }
 };
 
@@ -56,6 +73,11 @@ tls_srv_init(struct tls_srv *t)
 	t->prefer_server_ciphers = CONF_UNSET;
 	t->session_tickets = CONF_UNSET;
 	t->session_timeout = CONF_UNSET_MSEC;
+	t->builtin_cache = CONF_UNSET;
+	t->verify = CONF_UNSET;
+	t->verify_depth = CONF_UNSET;
+	t->stapling = CONF_UNSET;
+	t->stapling_verify = CONF_UNSET;
 }
 
 void
@@ -75,7 +97,8 @@ tls_srv_merge(struct tls_srv *t, const struct tls_srv *p)
 		if (t->ciphers.data == NULL)
 			t->ciphers = (struct str)STR("HIGH:!aNULL:!MD5");
 	}
-	CONF_MERGE_INT(t->prefer_server_ciphers, p->prefer_server_ciphers, 0);
+	/* on, unlike nginx: the client must not pick the weakest suite */
+	CONF_MERGE_INT(t->prefer_server_ciphers, p->prefer_server_ciphers, 1);
 	if (t->ecdh_curve.data == NULL)
 		t->ecdh_curve = p->ecdh_curve;
 	CONF_MERGE_PTR(t->dhparam, p->dhparam, NULL);
@@ -83,6 +106,20 @@ tls_srv_merge(struct tls_srv *t, const struct tls_srv *p)
 	CONF_MERGE_INT(t->session_tickets, p->session_tickets, 1);
 	CONF_MERGE_MSEC(t->session_timeout, p->session_timeout, 300000);
 	CONF_MERGE_PTR(t->conf_commands, p->conf_commands, NULL);
+	/* as nginx: the builtin part and the shared zone separately */
+	CONF_MERGE_INT(t->builtin_cache, p->builtin_cache, TLS_CACHE_NONE);
+	CONF_MERGE_PTR(t->cache_zone, p->cache_zone, NULL);
+	CONF_MERGE_PTR(t->ticket_key_files, p->ticket_key_files, NULL);
+	CONF_MERGE_INT(t->verify, p->verify, TLS_VERIFY_OFF);
+	CONF_MERGE_INT(t->verify_depth, p->verify_depth, 1);
+	CONF_MERGE_PTR(t->client_certificate, p->client_certificate, NULL);
+	CONF_MERGE_PTR(t->trusted_certificate, p->trusted_certificate, NULL);
+	CONF_MERGE_PTR(t->crl, p->crl, NULL);
+	CONF_MERGE_INT(t->stapling, p->stapling, 0);
+	CONF_MERGE_INT(t->stapling_verify, p->stapling_verify, 0);
+	CONF_MERGE_PTR(t->stapling_file, p->stapling_file, NULL);
+	if (t->stapling_responder.data == NULL)
+		t->stapling_responder = p->stapling_responder;
 }
 
 static int
@@ -113,31 +150,66 @@ set_conf_file(struct conf *cf, const struct conf_cmd *cmd, void *field)
 
 
 
+/*
+ * ssl_session_cache off | none | [builtin[:size]] [shared:name:size]: the
+ * shared part is a zone (named "ssl:NAME", apart from other modules'
+ * zones) that several servers may name.
+ */
 static int
 set_session_cache(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
-	size_t	i;
+	struct tls_srv	*t = &((struct http_srv *)cf->slots[CONF_SLOT_SRV])->tls;
+	const char	*a, *colon;
+	char		 zname[300];
+	int64_t		 n;
+	size_t		 i;
 
-	/* off | none | builtin[:size] | shared:name:size; each worker's
-	 * own cache for now, with tickets shared by all workers */
+	if (t->builtin_cache != CONF_UNSET)
+		return conf_duplicate(cf);
+	t->builtin_cache = TLS_CACHE_NO_BUILTIN;
 	for (i = 1; i < cf->node->nargs; i++) {
-		const char	*a = CONF_ARG(cf, i);
-
-		if (strcmp(a, "off") != 0 && strcmp(a, "none") != 0 &&
-		    strncmp(a, "builtin", 7) != 0 &&
-		    strncmp(a, "shared:", 7) != 0) {
-			conf_error(cf, "invalid session cache \"%s\"", a);
-			return -1;
-		}
+		a = CONF_ARG(cf, i);
+		if (strcmp(a, "off") == 0 || strcmp(a, "none") == 0) {
+			if (cf->node->nargs != 2)
+				goto invalid;
+			t->builtin_cache = a[1] == 'f' ? TLS_CACHE_OFF :
+			    TLS_CACHE_NONE;
+		} else if (strcmp(a, "builtin") == 0) {
+			t->builtin_cache = TLS_CACHE_DEFAULT;
+		} else if (strncmp(a, "builtin:", 8) == 0) {
+			n = str_parse_size(a + 8, strlen(a + 8));
+			if (n <= 0 || n > 0x7fffffff)
+				goto invalid;
+			t->builtin_cache = (int)n;
+		} else if (strncmp(a, "shared:", 7) == 0) {
+			a += 7;
+			if ((colon = strchr(a, ':')) == NULL || colon == a ||
+			    colon - a > 256 || t->cache_zone != NULL)
+				goto invalid;
+			n = str_parse_size(colon + 1, strlen(colon + 1));
+			if (n <= 0)
+				goto invalid;
+			if (n < TLS_CACHE_MIN_SIZE) {
+				conf_error(cf, "session cache \"%s\" is too "
+				    "small", CONF_ARG(cf, i));
+				return -1;
+			}
+			snprintf(zname, sizeof(zname), "ssl:%.*s",
+			    (int)(colon - a), a);
+			if ((t->cache_zone = shm_zone_add(cf->owner, zname,
+			    (size_t)n)) == NULL) {
+				conf_error(cf, "the size %lld of shared memory "
+				    "zone \"%.*s\" conflicts with an earlier "
+				    "one", (long long)n, (int)(colon - a), a);
+				return -1;
+			}
+			t->cache_zone->tag = 0x75736331;	/* "usc1" */
+		} else
+			goto invalid;
 	}
 	return 0;
-}
-
-static int
-set_not_yet(struct conf *cf, const struct conf_cmd *cmd, void *field)
-{
-	conf_error(cf, "the \"%s\" directive is not supported yet",
-	    cmd->name);
+invalid:
+	conf_error(cf, "invalid session cache \"%s\"", CONF_ARG(cf, i));
 	return -1;
 }
 
@@ -247,6 +319,89 @@ ctx_free(void *ctx)
 	SSL_CTX_free(ctx);
 }
 
+int
+tls_ex_srv(void)
+{
+	static int	index = -1;
+
+	/* made in the master while loading: the same in every worker */
+	if (index == -1)
+		index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	return index;
+}
+
+static void
+session_cache(struct tls_srv *t, SSL_CTX *ctx)
+{
+	long	mode = SSL_SESS_CACHE_SERVER;
+
+	if (t->builtin_cache == TLS_CACHE_OFF) {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		return;
+	}
+	if (t->builtin_cache == TLS_CACHE_NONE) {
+		/* nginx's "none": claim support, store nothing (some
+		 * clients misbehave when a server says it has no cache) */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
+		    SSL_SESS_CACHE_NO_AUTO_CLEAR |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_cache_size(ctx, 1);
+		return;
+	}
+	if (t->cache_zone != NULL && t->builtin_cache == TLS_CACHE_NO_BUILTIN)
+		mode |= SSL_SESS_CACHE_NO_INTERNAL;
+	SSL_CTX_set_session_cache_mode(ctx, mode);
+	if (t->builtin_cache > 0)
+		SSL_CTX_sess_set_cache_size(ctx, t->builtin_cache);
+	if (t->cache_zone != NULL)
+		tls_cache_setup(ctx);
+}
+
+/*
+ * What a session is bound to: the certificates and the client
+ * verification, so a session is resumed only by a server that would have
+ * made the same one (nginx hashes the same things).
+ */
+static int
+session_context(struct tls_srv *t, SSL_CTX *ctx)
+{
+	EVP_MD_CTX		*md;
+	STACK_OF(X509_NAME)	*names;
+	unsigned char		*der;
+	unsigned int		 len;
+	int			 n, i, rc;
+
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return -1;
+	}
+	EVP_DigestUpdate(md, "usher http", 10);
+	rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+	while (rc == 1) {
+		der = NULL;
+		if ((n = i2d_X509(SSL_CTX_get0_certificate(ctx), &der)) > 0)
+			EVP_DigestUpdate(md, der, (size_t)n);
+		OPENSSL_free(der);
+		rc = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT);
+	}
+	EVP_DigestUpdate(md, &t->verify, sizeof(t->verify));
+	names = SSL_CTX_get_client_CA_list(ctx);
+	for (i = 0; names != NULL && i < sk_X509_NAME_num(names); i++) {
+		der = NULL;
+		if ((n = i2d_X509_NAME(sk_X509_NAME_value(names, i), &der)) > 0)
+			EVP_DigestUpdate(md, der, (size_t)n);
+		OPENSSL_free(der);
+	}
+	rc = EVP_DigestFinal_ex(md, t->sid_ctx, &len);
+	EVP_MD_CTX_free(md);
+	if (rc != 1 || SSL_CTX_set_session_id_context(ctx, t->sid_ctx,
+	    len) != 1)
+		return -1;
+	return 0;
+}
+
+int	tls_client_hello_cb(SSL *, int *, void *);
 int	tls_servername_cb(SSL *, int *, void *);
 int	tls_alpn_cb(SSL *, const unsigned char **, unsigned char *,
 	    const unsigned char *, unsigned int, void *);
@@ -301,7 +456,6 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_timeout(ctx, (long)(t->session_timeout / 1000));
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"usher", 5);
 	if (SSL_CTX_set_cipher_list(ctx, t->ciphers.data) != 1) {
 		ssl_error_text(err, sizeof(err));
 		log_error(LOG_EMERG, "SSL_CTX_set_cipher_list(\"%s\") failed "
@@ -362,6 +516,16 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 		SSL_CONF_CTX_finish(cctx);
 		SSL_CONF_CTX_free(cctx);
 	}
+	if (tls_verify_build(cf, s, ctx) == -1 ||
+	    session_context(t, ctx) == -1 ||
+	    tls_ticket_load(cf, s) == -1 ||
+	    tls_ocsp_build(cf, s, ctx) == -1)
+		return -1;
+	session_cache(t, ctx);
+	if (t->session_tickets)
+		tls_ticket_setup(ctx);
+	SSL_CTX_set_app_data(ctx, t);
+	SSL_CTX_set_client_hello_cb(ctx, tls_client_hello_cb, NULL);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
 	t->ctx = ctx;

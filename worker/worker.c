@@ -23,6 +23,7 @@
 #include "http.h"
 #include "http_conf.h"
 #include "stub_status.h"
+#include "tls.h"
 #include "upstream.h"
 #include "upstream_conf.h"
 #include "worker.h"
@@ -247,6 +248,7 @@ worker_main(struct cycle *c, int index, bool single)
 		if (upstream_attach_all(c->http) == -1)
 			exit(2);
 		stub_status_attach(c->http);
+		tls_ocsp_start(c->http);
 		/* active health checks run once, in the first worker */
 		if (index == 0) {
 			struct http_main	*h = c->http;
@@ -283,6 +285,8 @@ worker_main(struct cycle *c, int index, bool single)
 			/* the new generation's first worker checks from now on */
 			if (index == 0)
 				upstream_health_stop();
+			if (c->http != NULL)
+				tls_ocsp_stop(c->http);
 			close_listeners();
 			conn_foreach(shutdown_one);
 			if (c->core.shutdown_timeout != CONF_UNSET_MSEC)

@@ -92,6 +92,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT_P%%;
         location / { return 200 "plain $https.\n"; }
+        location /vars { return 200 "[$ssl_protocol|$ssl_cipher|$ssl_client_verify|$ssl_client_s_dn]\n"; }
     }
 }
 """
@@ -138,7 +139,12 @@ r = raw(S, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
 ok(r.startswith(b"HTTP/1.1 400 ") and
    b"plain HTTP request was sent to HTTPS port" in r,
    "plain HTTP to the TLS port: 400 saying so")
+ok(b"<title>400 The plain HTTP request was sent to HTTPS port</title>" in r
+   and b"<center><h1>400 Bad Request</h1></center>" in r,
+   "... in nginx's page: the reason in the title, \"Bad Request\" in h1")
 is_(t.get("/", port="P").body, "plain .\n", "a plain port: $https empty")
+is_(t.get("/vars", port="P").body, "[|||]\n",
+    "a plain port: $ssl_protocol, $ssl_client_* empty")
 
 # -- resumption across workers (tickets; the keys are the same in all)
 sess = t.path("sess.pem")
