@@ -5,6 +5,8 @@
  * HTTP/1.1 keep-alive and pipelining, fixed answers kept in memory:
  *
  *   GET /1m...   200, a body of LARGE bytes ("x" repeated)
+ *   GET /json... 200, application/json: the content of JSON_FILE (when
+ *                given; the gzip case)
  *   anything     200, a body of SMALL bytes
  *
  * It reads request heads up to the blank line and ignores bodies (the
@@ -13,7 +15,8 @@
  * "Connection: keep-alive".  Nothing is logged: it must never be the
  * bottleneck.
  *
- * usage: backend PORT SMALL_BYTES LARGE_BYTES   (listens on 127.0.0.1)
+ * usage: backend PORT SMALL_BYTES LARGE_BYTES [JSON_FILE]
+ * (listens on 127.0.0.1)
  * Prints "ready" on stdout once listening; stops on SIGTERM or SIGINT.
  */
 #define _GNU_SOURCE
@@ -51,7 +54,8 @@ struct client {
 	char			 in[INBUF];
 };
 
-static struct answer	small, large;
+static struct answer	small, large, json;
+static int		have_json;
 static volatile sig_atomic_t stop;
 static int		ep;
 
@@ -62,8 +66,9 @@ on_signal(int sig)
 	stop = 1;
 }
 
+/* An answer of n bytes of type ctype: "x" repeated, or a copy of from. */
 static void
-make_answer(struct answer *a, size_t n)
+make_answer(struct answer *a, size_t n, const char *ctype, const char *from)
 {
 	char	head[256];
 	int	len;
@@ -71,9 +76,9 @@ make_answer(struct answer *a, size_t n)
 	len = snprintf(head, sizeof(head),
 	    "HTTP/1.1 200 OK\r\n"
 	    "Server: bench-backend\r\n"
-	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
-	    "\r\n", n);
+	    "\r\n", ctype, n);
 	a->head = strdup(head);
 	a->headlen = (size_t)len;
 	a->body = malloc(n ? n : 1);
@@ -81,8 +86,40 @@ make_answer(struct answer *a, size_t n)
 		perror("backend: malloc");
 		exit(1);
 	}
-	memset(a->body, 'x', n);
+	if (from != NULL)
+		memcpy(a->body, from, n);
+	else
+		memset(a->body, 'x', n);
 	a->bodylen = n;
+}
+
+/* The answer to GET /json: the whole of path, as application/json. */
+static void
+load_json(const char *path)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 n = 0, cap = 0, got;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	do {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 65536;
+			if ((buf = realloc(buf, cap)) == NULL) {
+				perror("backend: realloc");
+				exit(1);
+			}
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	make_answer(&json, n, "application/json", buf);
+	free(buf);
+	have_json = 1;
 }
 
 static void
@@ -181,8 +218,13 @@ serve(struct client *c)
 			return 0;
 		}
 		used = (size_t)(end - c->in) + 4;
-		c->out = (c->inlen > 7 && memcmp(c->in, "GET /1m", 7) == 0) ?
-		    &large : &small;
+		if (c->inlen > 7 && memcmp(c->in, "GET /1m", 7) == 0)
+			c->out = &large;
+		else if (have_json && c->inlen > 9 &&
+		    memcmp(c->in, "GET /json", 9) == 0)
+			c->out = &json;
+		else
+			c->out = &small;
 		c->sent = 0;
 		if (head_has(c->in, used, "connection", "close"))
 			c->close_after = 1;
@@ -262,12 +304,17 @@ main(int argc, char **argv)
 	int			 lfd, fd, one = 1, n, i;
 	struct client		*c;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: backend PORT SMALL_BYTES LARGE_BYTES\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: backend PORT SMALL_BYTES LARGE_BYTES "
+		    "[JSON_FILE]\n");
 		return 2;
 	}
-	make_answer(&small, strtoul(argv[2], NULL, 10));
-	make_answer(&large, strtoul(argv[3], NULL, 10));
+	make_answer(&small, strtoul(argv[2], NULL, 10),
+	    "application/octet-stream", NULL);
+	make_answer(&large, strtoul(argv[3], NULL, 10),
+	    "application/octet-stream", NULL);
+	if (argc == 5)
+		load_json(argv[4]);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
