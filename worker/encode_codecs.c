@@ -482,12 +482,12 @@ chain_run(struct coder *c, const char **in, size_t *inlen, char **out,
 	for (;;) {
 		before_in = *inlen;
 		before_out = *outlen;
+		if (s->pos > 0) {
+			memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+			s->len -= s->pos;
+			s->pos = 0;
+		}
 		if (!s->first_done && s->len < CHAIN_BUF) {
-			if (s->pos > 0) {
-				memmove(s->buf, s->buf + s->pos, s->len - s->pos);
-				s->len -= s->pos;
-				s->pos = 0;
-			}
 			o = s->buf + s->len;
 			room = CHAIN_BUF - s->len;
 			rc = s->first->run(s->first, in, inlen, &o, &room,
