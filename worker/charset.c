@@ -492,6 +492,15 @@ start_recoding(struct request *r, const struct charset_map *m, bool reverse)
 	return resize;
 }
 
+void
+charset_forget(struct request *r)
+{
+	/* the recoder holds only request memory */
+	if (r->coder != NULL && r->coder->coding == CODING_RECODE)
+		r->coder = NULL;
+	r->charset_tested = r->recode_resizes = false;
+}
+
 /* A charset setting's value for r: the name, or its variable's value. */
 static void
 value_of(struct request *r, const struct str *name, const struct cvalue *cv,
@@ -523,7 +532,8 @@ charset_header(struct request *r)
 		/* the response names its charset: kept unless overridden */
 		if (!c->override)
 			return false;
-	} else if (!listed(c, r->content_type.data, type_len(&r->content_type)))
+	} else if (!listed(c, r->content_type.data,
+	    type_len(&r->content_type)))
 		return false;
 	value_of(r, &c->charset, c->charset_cv, &dst);
 	if (dst.len == 0)

@@ -52,6 +52,10 @@ int	charset_loc_merge(struct conf *, struct charset_loc *,
  */
 bool	charset_header(struct request *);
 
+/* Forgets the decision for r's response (an error page replaces it and
+ * gets its own). */
+void	charset_forget(struct request *);
+
 /* A recoder for map m, from its "from" side (reverse: from its "to"
  * side), allocated in r's pool; NULL when out of memory. */
 struct coder	*charset_recoder(struct request *, const struct charset_map *m,

@@ -1535,6 +1535,7 @@ plan_body(struct request *r, struct sender *s, const struct str *etag,
 		r->out_length = -1;
 		if (ADD_HEADER(r, "Content-Range", cr, (size_t)n) == -1)
 			return -2;
+		charset_forget(r);
 		http_special(r, 416);
 		return -1;
 	}

@@ -153,6 +153,8 @@ http {
         location /pgz/ { source_charset koi8-r; gzip on;
                          gzip_min_length 1;
                          proxy_pass http://127.0.0.1:%%PORT_BE%%/; }
+        location /pw/  { source_charset koi8-r; charset windows-1251;
+                         proxy_pass http://127.0.0.1:%%PORT_BE%%/; }
         location /keep/ { proxy_pass http://127.0.0.1:%%PORT_BE%%/; }
         location /over/ { override_charset on;
                           proxy_pass http://127.0.0.1:%%PORT_BE%%/; }
@@ -214,6 +216,9 @@ is_(r.header("content-length"), str(len(KOI_TEXT) * 10),
     "8-bit to 8-bit keeps Content-Length")
 r = get("/k2w/a.html", headers={"Range": "bytes=1-3"})
 is_((r.status, r.body), (206, WIN), "a range of a recoded body: 206, recoded")
+r = get("/k2w/a.html", headers={"Range": "bytes=1000-"})
+is_((r.status, r.header("content-type")),
+    (416, "text/html; charset=windows-1251"), "416: the error page labelled")
 r = get("/w2k/a.html")
 # the file holds koi8-r bytes read as windows-1251: C1 C2 D7 are not in
 # the reverse map, so they become '?'
@@ -278,6 +283,16 @@ r = get("/pu/utf")
 same(r.body, UK * 300, "proxied with a length, utf-8 to koi8-r")
 r = get("/pu/chunked/utf")
 same(r.body, UK * 300, "proxied chunked, characters split across reads")
+with t.conn() as c:
+    c.request("GET", "/pw/koi")
+    r = c.read_response()
+    same(r.body, KW[:len(KOI_TEXT)] * 300, "proxied, koi8-r to windows-1251")
+    is_(r.header("content-length"), str(len(KOI_TEXT) * 300),
+        "proxied 8-bit to 8-bit keeps Content-Length")
+    c.request("GET", "/pw/chunked/koi")
+    r = c.read_response()
+    same(r.body, KW[:len(KOI_TEXT)] * 300,
+         "the next request on the connection: chunked, recoded")
 r = get("/keep/named")
 is_((r.header("content-type"), r.body),
     ("text/html; charset=koi8-r", KOI_TEXT),
