@@ -331,7 +331,7 @@ charset_loc_merge(struct conf *cf, struct charset_loc *c,
 	return rc;
 }
 
-/* The header filter --------------------------------------------------------- */
+/* The header filter ------------------------------------------------------ */
 
 static bool
 listed(const struct charset_loc *c, const char *t, size_t len)

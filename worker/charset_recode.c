@@ -21,7 +21,7 @@ enum {
 struct recoder {
 	struct coder		 c;
 	int			 kind;
-	const unsigned char	*table;		/* BYTE: 256; TO_UTF8: 256 x 4 */
+	const unsigned char	*table;		/* 256, or 256 x 4 to UTF-8 */
 	unsigned char *const	*pages;		/* FROM_UTF8 */
 	char			 pend[12];	/* output that did not fit */
 	size_t			 plen, ppos;

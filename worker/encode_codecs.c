@@ -459,7 +459,7 @@ coder_zstd(int level, int64_t size_hint)
 struct chain {
 	struct coder	 c;
 	struct coder	*first, *second;
-	char		 buf[CHAIN_BUF];	/* first's output, second's input */
+	char		 buf[CHAIN_BUF];	/* first -> buf -> second */
 	size_t		 pos, len;
 	bool		 first_done;
 };
