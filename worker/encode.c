@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -365,6 +366,8 @@ static int
 start_coding(struct request *r, struct coder *c, const char *name,
     size_t nlen)
 {
+	struct coder	*chain;
+
 	if (r->head) {
 		/* the head GET would get, and no body to code */
 		if (c != NULL)
@@ -379,7 +382,15 @@ start_coding(struct request *r, struct coder *c, const char *name,
 		    "coding (out of memory)", (int)nlen, name);
 		return -1;
 	}
-	if (pool_cleanup_add(r->pool, coder_cleanup, r) == -1) {
+	if (r->coder != NULL) {
+		/* recoded first (charset), as nginx orders its filters */
+		if ((chain = coder_chain(r->pool, r->coder, c)) == NULL) {
+			c->release(c);
+			return -1;
+		}
+		r->coder = chain;
+		c = chain;
+	} else if (pool_cleanup_add(r->pool, coder_cleanup, r) == -1) {
 		c->release(c);
 		return -1;
 	}
@@ -424,7 +435,8 @@ encode_header(struct request *r)
 	int			 q, best_q = 0, wbits, memlevel, s = r->status;
 	size_t			 i;
 
-	if (r->coder != NULL || r->encode_tested || r->upgraded)
+	if ((r->coder != NULL && r->coder->coding != CODING_RECODE) ||
+	    r->encode_tested || r->upgraded)
 		return;
 	r->encode_tested = true;
 	if (!e->gzip.on && !e->brotli.on && !e->zstd.on && !e->gunzip)
@@ -519,8 +531,8 @@ encode_memory(struct request *r, const char *body, size_t len,
     struct str *out)
 {
 	struct coder	*c = r->coder;
-	char		*buf, *o;
-	size_t		 size, room;
+	char		*buf, *o, *nbuf;
+	size_t		 size, room, used;
 	int		 rc;
 
 	/* deflate's worst case is a few bytes per 16 KB over the input */
@@ -529,11 +541,23 @@ encode_memory(struct request *r, const char *body, size_t len,
 		return -1;
 	o = buf + CS_HDR;
 	room = size;
-	rc = c->run(c, &body, &len, &o, &room, CODER_FINISH);
-	if (rc != CODER_END) {
-		log_conn(LOG_ALERT, r->conn->number, "coding a response in "
-		    "memory failed");
-		return -1;
+	while ((rc = c->run(c, &body, &len, &o, &room, CODER_FINISH)) !=
+	    CODER_END) {
+		if (rc == CODER_ERROR || room > 0 || size > SIZE_MAX / 8) {
+			log_conn(LOG_ALERT, r->conn->number, "coding a "
+			    "response in memory failed");
+			return -1;
+		}
+		/* recoding into UTF-8 or entities may grow the body */
+		used = size;
+		size = size * 4;
+		if ((nbuf = pool_alloc(r->pool, size + CS_HDR + CS_TAIL)) ==
+		    NULL)
+			return -1;
+		memcpy(nbuf + CS_HDR, buf + CS_HDR, used);
+		buf = nbuf;
+		o = buf + CS_HDR + used;
+		room = size - used;
 	}
 	size -= room;
 	if (r->chunked_out)

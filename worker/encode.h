@@ -77,7 +77,8 @@ enum coding {
 	CODING_GZIP,
 	CODING_BR,
 	CODING_ZSTD,
-	CODING_GUNZIP		/* decoding gzip for the client */
+	CODING_GUNZIP,		/* decoding gzip for the client */
+	CODING_RECODE		/* charset recoding (charset_recode.c) */
 };
 
 #define CODER_RUN	0	/* code what there is, flush nothing */

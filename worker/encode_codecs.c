@@ -24,6 +24,7 @@
 #include <zstd.h>
 #endif
 
+#include "../common/pool.h"
 #include "encode.h"
 #include "encode_int.h"
 
@@ -450,6 +451,99 @@ coder_zstd(int level, int64_t size_hint)
 	return NULL;
 }
 #endif
+
+/* Chains ------------------------------------------------------------------- */
+
+#define CHAIN_BUF	8192
+
+struct chain {
+	struct coder	 c;
+	struct coder	*first, *second;
+	char		 buf[CHAIN_BUF];	/* first -> buf -> second */
+	size_t		 pos, len;
+	bool		 first_done;
+};
+
+/*
+ * Runs the first coder into buf and the second from buf.  A FLUSH reaches
+ * the second once the first has taken all the input (the recoder, the
+ * only first coder, holds back at most a split character).
+ */
+static int
+chain_run(struct coder *c, const char **in, size_t *inlen, char **out,
+    size_t *outlen, int mode)
+{
+	struct chain	*s = (struct chain *)c;
+	const char	*ip;
+	char		*o;
+	size_t		 il, room, before_in, before_out, made = 0;
+	int		 rc, mode2;
+
+	for (;;) {
+		before_in = *inlen;
+		before_out = *outlen;
+		if (s->pos > 0) {
+			memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+			s->len -= s->pos;
+			s->pos = 0;
+		}
+		if (!s->first_done && s->len < CHAIN_BUF) {
+			o = s->buf + s->len;
+			room = CHAIN_BUF - s->len;
+			rc = s->first->run(s->first, in, inlen, &o, &room,
+			    mode == CODER_FLUSH ? CODER_RUN : mode);
+			if (rc == CODER_ERROR)
+				return CODER_ERROR;
+			made = CHAIN_BUF - room - s->len;
+			s->len = CHAIN_BUF - room;
+			s->first_done = rc == CODER_END;
+		}
+		mode2 = s->first_done ? CODER_FINISH : mode == CODER_FLUSH &&
+		    *inlen == 0 ? CODER_FLUSH : CODER_RUN;
+		ip = s->buf + s->pos;
+		il = s->len - s->pos;
+		rc = s->second->run(s->second, &ip, &il, out, outlen, mode2);
+		made += s->len - s->pos - il;
+		s->pos = s->len - il;
+		c->in_total = s->second->in_total;
+		c->out_total = s->second->out_total;
+		if (rc != CODER_OK)
+			return rc;
+		if (*outlen == 0)
+			return CODER_OK;
+		/* room left: the second did what its mode asked */
+		if (s->pos == s->len && *inlen == 0 && mode2 != CODER_FINISH)
+			return CODER_OK;
+		if (*inlen == before_in && *outlen == before_out && made == 0)
+			return CODER_OK;	/* no progress */
+		made = 0;
+	}
+}
+
+static void
+chain_release(struct coder *c)
+{
+	struct chain	*s = (struct chain *)c;
+
+	s->first->release(s->first);
+	s->second->release(s->second);
+}
+
+struct coder *
+coder_chain(struct pool *pool, struct coder *first, struct coder *second)
+{
+	struct chain	*s;
+
+	if ((s = pool_calloc(pool, sizeof(*s))) == NULL)
+		return NULL;
+	s->c.coding = second->coding;
+	s->c.run = chain_run;
+	s->c.release = chain_release;
+	s->c.state = s;
+	s->first = first;
+	s->second = second;
+	return &s->c;
+}
 
 bool
 coder_available(enum coding coding)

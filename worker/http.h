@@ -112,6 +112,8 @@ struct request {
 	bool			 discard_body;	/* body to be read and dropped */
 	bool			 done;
 	bool			 encode_tested;	/* encode_header ran */
+	bool			 charset_tested; /* charset_header ran */
+	bool			 recode_resizes; /* recoded through utf-8 */
 	struct coder		*coder;		/* gzip and kin (encode.c) */
 	void			*coded_send;	/* encode.c's file sender */
 

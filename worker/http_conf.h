@@ -177,6 +177,7 @@ struct http_main {
 	struct http_loc		*loc;
 	struct cycle		*cycle;
 	int			 variables_hash_max_size;
+	struct array		*charset_maps;	/* struct charset_map */
 };
 
 /* New location/server structs with every field unset. */

@@ -207,7 +207,8 @@ http_build_head(struct request *r, size_t *len)
 	int			 status = r->status, line_status;
 	bool			 body_allowed;
 
-	/* the coding filter first: it changes the framing headers */
+	/* the charset and coding filters first: they change the framing */
+	charset_header(r);
 	encode_header(r);
 	if (!r->keepalive || worker.quitting ||
 	    c->requests >= (unsigned)l->keepalive_requests)
@@ -223,7 +224,7 @@ http_build_head(struct request *r, size_t *len)
 	body_allowed = status != 204 && status != 304 && status >= 200;
 	if (r->location.len > 0)
 		location = absolute_location(r);
-	ctype = charset_content_type(r);
+	ctype = r->content_type;
 	if (!r->expires_done && r->loc != NULL &&
 	    r->loc->static_files.expires != STATIC_EXPIRES_OFF &&
 	    static_expires(r, last_modified(r)) == -1)

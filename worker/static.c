@@ -21,6 +21,7 @@
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "buf.h"
+#include "charset.h"
 #include "conn.h"
 #include "encode.h"
 #include "http.h"
@@ -1518,7 +1519,9 @@ plan_body(struct request *r, struct sender *s, const struct str *etag,
 	int64_t				 size = r->out_length;
 	int				 n;
 
-	*accept = r->status == 200 && r->loc->static_files.max_ranges > 0;
+	/* recoding through UTF-8 changes the size: the whole body, as nginx */
+	*accept = !charset_header(r) && r->status == 200 &&
+	    r->loc->static_files.max_ranges > 0;
 	if (*accept && h != NULL && h->value_len >= 7 &&
 	    strncasecmp(h->value, "bytes=", 6) == 0 &&
 	    if_range_allows(r, mtime, etag)) {
@@ -1532,9 +1535,12 @@ plan_body(struct request *r, struct sender *s, const struct str *etag,
 		r->out_length = -1;
 		if (ADD_HEADER(r, "Content-Range", cr, (size_t)n) == -1)
 			return -2;
+		charset_forget(r);
 		http_special(r, 416);
 		return -1;
 	}
+	if (rr == RANGE_OK && ranges.n > 1 && r->coder != NULL)
+		rr = RANGE_NONE;	/* the recoder takes one piece only */
 	if (rr == RANGE_OK)
 		r->status = 206;
 	if (rr == RANGE_OK && ranges.n > 1)
