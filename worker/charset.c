@@ -142,7 +142,7 @@ static int
 map_line(struct conf *cf, struct pool *pool, struct charset_map *m)
 {
 	const struct str	*a = cf->node->args;
-	unsigned char		 seq[3], *e;
+	unsigned char		 seq[3] = { 0 }, *e;
 	long			 cp;
 	size_t			 i;
 	int			 from, b;
