@@ -1,5 +1,6 @@
 /* The cached clock and HTTP date formatting and parsing. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,15 +13,59 @@ static const char	*wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
 static const char	*months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 			    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
+static char *
+two(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
 void
 clock_http_date(char *buf, size_t size, time_t t)
 {
 	struct tm	tm;
+	int64_t		days, era, y;
+	unsigned	doe, yoe, doy, mp, d, m, secs;
+	char		*p = buf;
 
-	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (t < 0 || t > 253402300799LL || size < 30) {
+		gmtime_r(&t, &tm);
+		snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+		    wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return;
+	}
+	/*
+	 * By hand (every file served has a Last-Modified): days to a civil
+	 * date in the proleptic Gregorian calendar, counted in 400-year eras
+	 * that start on March 1st so leap days fall at an era's end.
+	 */
+	days = t / 86400;
+	secs = (unsigned)(t % 86400);
+	era = (days + 719468) / 146097;
+	doe = (unsigned)(days + 719468 - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+	memcpy(p, wdays[(days + 4) % 7], 3);	/* 1970-01-01: a Thursday */
+	p[3] = ',';
+	p[4] = ' ';
+	p = two(p + 5, d);
+	*p++ = ' ';
+	memcpy(p, months[m - 1], 3);
+	p[3] = ' ';
+	p = two(two(p + 4, (unsigned)(y / 100)), (unsigned)(y % 100));
+	*p++ = ' ';
+	p = two(p, secs / 3600);
+	*p++ = ':';
+	p = two(p, secs / 60 % 60);
+	*p++ = ':';
+	p = two(p, secs % 60);
+	memcpy(p, " GMT", 5);
 }
 
 void

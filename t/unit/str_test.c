@@ -376,6 +376,25 @@ test_format_date(void)
 		is_int(date_of(buf), ts[i], "round trip of %lld: %s",
 		    (long long)ts[i], buf);
 	}
+	/* the hand-made formatter agrees with strftime across the range */
+	{
+		char		want[64];
+		struct tm	tm;
+		time_t		t;
+		int		bad = 0;
+
+		for (t = 0; t < 253402300799LL; t += 86400 * 7 + 3727) {
+			clock_http_date(buf, sizeof(buf), t);
+			gmtime_r(&t, &tm);
+			strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT",
+			    &tm);
+			if (strcmp(buf, want) != 0 && bad++ == 0)
+				printf("# %lld: %s, want %s\n", (long long)t,
+				    buf, want);
+		}
+		is_int(bad, 0, "clock_http_date agrees with strftime from 1970 "
+		    "to 9999");
+	}
 }
 
 int
