@@ -26,3 +26,22 @@ cycle_open_file(struct cycle *c, const char *path)
 	*slot = f;
 	return f;
 }
+
+int
+cycle_temp_path(struct cycle *c, const char *path)
+{
+	const char	**slot;
+	size_t		  i;
+
+	/* a cycle put together by hand (unit tests) has no list */
+	if (c == NULL || c->temp_paths.pool == NULL)
+		return 0;
+	for (i = 0; i < c->temp_paths.n; i++)
+		if (strcmp(*ARRAY_AT(&c->temp_paths, const char *, i),
+		    path) == 0)
+			return 0;
+	if ((slot = array_push(&c->temp_paths)) == NULL)
+		return -1;
+	*slot = path;
+	return 0;
+}

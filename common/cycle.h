@@ -63,6 +63,7 @@ struct cycle {
 	struct array	 listeners;	/* struct listener */
 	struct array	 open_files;	/* struct open_file * */
 	struct array	 zones;		/* struct shm_zone * */
+	struct array	 temp_paths;	/* const char *: made by the master */
 	void		*http;		/* worker/http_conf.h */
 	bool		 prefix_given;	/* -p: nginx-style relative defaults */
 	const char	*error_log_default;	/* -e, or the built-in one */
@@ -73,5 +74,7 @@ struct cycle {
  * if out of memory.
  */
 struct open_file *cycle_open_file(struct cycle *, const char *path);
+/* Adds a temporary-file directory the master makes at start; 0 or -1. */
+int	cycle_temp_path(struct cycle *, const char *path);
 
 #endif

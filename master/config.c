@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,7 +51,8 @@ config_load(const struct start_opts *o, unsigned generation)
 		    USHER_ERROR_LOG_PATH;
 	if (array_init(&c->listeners, pool, 4, sizeof(struct listener)) == -1 ||
 	    array_init(&c->open_files, pool, 4, sizeof(struct open_file *)) == -1 ||
-	    array_init(&c->zones, pool, 4, sizeof(void *)) == -1)
+	    array_init(&c->zones, pool, 4, sizeof(void *)) == -1 ||
+	    array_init(&c->temp_paths, pool, 4, sizeof(const char *)) == -1)
 		goto fail;
 	if (conf_init(&c->conf, pool, o->prefix, o->conf_path, tables) == -1)
 		goto fail;
@@ -74,12 +76,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * Makes the directories of temporary files, owned by the workers' user,
+ * as nginx does.  A failure is only a warning: workers then fall back to
+ * /tmp for their unlinked files.
+ */
+static void
+make_temp_paths(struct cycle *c)
+{
+	const char	*path;
+	size_t		 i;
+
+	for (i = 0; i < c->temp_paths.n; i++) {
+		path = *ARRAY_AT(&c->temp_paths, const char *, i);
+		if (mkdir(path, 0700) == -1) {
+			if (errno != EEXIST)
+				log_error(LOG_WARN, "mkdir() \"%s\" failed "
+				    "(%d: %s)", path, errno, strerror(errno));
+			continue;
+		}
+		if (geteuid() == 0 && chown(path, c->core.uid,
+		    (gid_t)-1) == -1)
+			log_error(LOG_WARN, "chown(\"%s\", %d) failed (%d: "
+			    "%s)", path, (int)c->core.uid, errno,
+			    strerror(errno));
+	}
+}
+
 int
 config_open_files(struct cycle *c)
 {
 	struct open_file	*f;
 	struct log_target	*t;
 	size_t			 i, j;
+
+	make_temp_paths(c);
 
 	for (i = 0; i < c->open_files.n; i++) {
 		f = *ARRAY_AT(&c->open_files, struct open_file *, i);

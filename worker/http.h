@@ -34,7 +34,10 @@ struct req_body {
 	size_t		 len, cap;
 	int		 fd;		/* -1: none */
 	int64_t		 file_len;
+	const char	*dir;		/* where the file is */
+	char		*path;		/* the file's name once it has one */
 	bool		 done;
+	bool		 too_big;	/* streamed, not kept */
 };
 
 struct request;
@@ -212,6 +215,11 @@ void	http_read_body(struct request *, http_done_fn *done);
 #define HTTP_BODY_INVALID	(-3)
 ssize_t	http_body_read_some(struct request *, char *buf, size_t size,
 	    bool *done);
+/*
+ * Gives the body's unlinked file a name in client_body_temp_path, for
+ * $request_body_file and client_body_in_file_only; the name, or NULL.
+ */
+const char *http_body_file_name(struct request *);
 /* Releases the body's memory and file (the request pool does the rest). */
 void	http_body_free(struct request *);
 /* Consumes the request body bytes already read; -1 if they are malformed. */

@@ -27,6 +27,13 @@ static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_ignore, set_ignore_flag, set_internal;
 
 /* "build" adds nginx's build name; usher has none, so it is "on" */
+static const struct conf_enum	body_file_values[] = {
+	{ "off", BODY_FILE_OFF },
+	{ "on", BODY_FILE_ON },
+	{ "clean", BODY_FILE_CLEAN },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum	server_tokens_values[] = {
 	{ "off", 0 },
 	{ "on", 1 },
@@ -60,6 +67,8 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "error_page",                 CONF_HTTP_ALL | CONF_LIF, CONF_ARGS_MIN(2),         set_error_page,         LOC(error_pages),              NULL },
 	{ "client_body_buffer_size",    CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_size,          LOC(client_body_buffer_size),  NULL },
 	{ "client_body_temp_path",      CONF_HTTP_ALL,            CONF_ARGS(1, 4),          conf_set_path,          LOC(client_body_temp_path),    NULL },
+	{ "client_body_in_file_only",   CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_enum,          LOC(client_body_in_file_only), body_file_values },
+	{ "client_body_in_single_buffer", CONF_HTTP_ALL,          CONF_FLAG,                conf_set_flag,          LOC(client_body_in_single_buffer), NULL },
 	{ "internal",                   CONF_LOCATION,            CONF_ARGS(0, 0),          set_internal,           0, 0,                          NULL },
 	{ "client_header_timeout",      CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_msec,          SRV(client_header_timeout),    NULL },
 	{ "client_header_buffer_size",  CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_size,          SRV(client_header_buffer_size), NULL },
@@ -104,6 +113,8 @@ http_loc_new(struct conf *cf)
 	l->recursive_error_pages = CONF_UNSET;
 	l->rewrite_log = CONF_UNSET;
 	l->client_body_buffer_size = CONF_UNSET_SIZE;
+	l->client_body_in_file_only = CONF_UNSET;
+	l->client_body_in_single_buffer = CONF_UNSET;
 	proxy_loc_init(&l->proxy);
 	static_loc_init(&l->static_files);
 	charset_loc_init(&l->charset);
@@ -155,6 +166,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		defaults.recursive_error_pages = CONF_UNSET;
 		defaults.rewrite_log = CONF_UNSET;
 		defaults.client_body_buffer_size = CONF_UNSET_SIZE;
+		defaults.client_body_in_file_only = CONF_UNSET;
+		defaults.client_body_in_single_buffer = CONF_UNSET;
 		proxy_loc_init(&defaults.proxy);
 		static_loc_init(&defaults.static_files);
 		charset_loc_init(&defaults.charset);
@@ -207,10 +220,17 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	CONF_MERGE_PTR(l->access_rules, p->access_rules, NULL);
 	CONF_MERGE_SIZE(l->client_body_buffer_size, p->client_body_buffer_size,
 	    16384);
+	CONF_MERGE_INT(l->client_body_in_file_only,
+	    p->client_body_in_file_only, BODY_FILE_OFF);
+	CONF_MERGE_INT(l->client_body_in_single_buffer,
+	    p->client_body_in_single_buffer, 0);
 	if (l->client_body_temp_path == NULL)
 		l->client_body_temp_path = p->client_body_temp_path != NULL ?
 		    p->client_body_temp_path :
 		    conf_full_path(cf, "client_body_temp", 16, false);
+	if (l->client_body_temp_path == NULL ||
+	    cycle_temp_path(cf->owner, l->client_body_temp_path) == -1)
+		return -1;
 	if (proxy_loc_merge(cf, l, p) == -1 ||
 	    static_loc_merge(cf, l, p) == -1 ||
 	    charset_loc_merge(cf, &l->charset, &p->charset) == -1 ||

@@ -58,6 +58,11 @@ struct mime_type {
 	struct str		 type;
 };
 
+/* client_body_in_file_only */
+#define BODY_FILE_OFF	0
+#define BODY_FILE_ON	1	/* kept after the request */
+#define BODY_FILE_CLEAN	2	/* removed after the request */
+
 struct http_loc {
 	/* where it sits */
 	struct str		 name;
@@ -103,6 +108,8 @@ struct http_loc {
 
 	size_t			 client_body_buffer_size;
 	char			*client_body_temp_path;
+	int			 client_body_in_file_only;	/* BODY_FILE_* */
+	int			 client_body_in_single_buffer;	/* no effect */
 	/* content handler; not inherited (proxy_pass) */
 	void			(*handler)(struct request *);
 	struct proxy_loc	 proxy;

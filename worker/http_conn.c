@@ -6,9 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/clock.h"
@@ -621,12 +623,73 @@ body_open_file(struct request *r)
 
 	/* an unlinked file: nothing to clean up, whatever happens */
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if (fd == -1 && errno == ENOENT && mkdir(dir, 0700) == 0)
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	r->body_in.dir = dir;
+	if (fd == -1) {
+		/* a name must be linked on the file's own file system */
 		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		r->body_in.dir = "/tmp";
+	}
 	if (fd == -1)
 		log_conn(LOG_CRIT, r->conn->number, "cannot create a temporary "
 		    "file in \"%s\" (%d: %s)", dir, errno, strerror(errno));
 	return fd;
+}
+
+static void
+body_unlink(void *arg)
+{
+	struct request	*r = arg;
+
+	if (r->body_in.path != NULL && unlink(r->body_in.path) == -1 &&
+	    errno != ENOENT)
+		log_conn(LOG_CRIT, r->conn->number, "unlink() \"%s\" failed "
+		    "(%d: %s)", r->body_in.path, errno, strerror(errno));
+	r->body_in.path = NULL;
+}
+
+/*
+ * The file was opened unlinked, so that nothing is left behind whatever
+ * happens; a name is linked to it only when one is asked for.  Names are
+ * tried from a per-worker counter, and one taken by another worker is
+ * skipped.
+ */
+const char *
+http_body_file_name(struct request *r)
+{
+	static uint32_t	 seq;
+	struct req_body	*b = &r->body_in;
+	char		 proc[64], *path;
+	size_t		 dlen;
+	int		 tries;
+
+	if (b->path != NULL || b->fd == -1)
+		return b->path;
+	dlen = strlen(b->dir);
+	if ((path = pool_alloc(r->pool, dlen + 12)) == NULL)
+		return NULL;
+	if (seq == 0)
+		seq = (uint32_t)getpid() * 7919u;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", b->fd);
+	for (tries = 0; tries < 100; tries++) {
+		snprintf(path, dlen + 12, "%s/%010u", b->dir, ++seq % 4000000000u);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path,
+		    AT_SYMLINK_FOLLOW) == 0) {
+			b->path = path;
+			if (r->loc->client_body_in_file_only != BODY_FILE_ON &&
+			    pool_cleanup_add(r->pool, body_unlink, r) == -1) {
+				body_unlink(r);
+				return NULL;
+			}
+			return path;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_conn(LOG_CRIT, r->conn->number, "linkat() \"%s\" failed "
+	    "(%d: %s)", path, errno, strerror(errno));
+	return NULL;
 }
 
 /* Stores decoded body bytes; -1 on a storage error. */
@@ -636,6 +699,9 @@ body_store(struct request *r, const char *p, size_t n)
 	struct req_body	*b = &r->body_in;
 	size_t		 room, max = r->loc->client_body_buffer_size;
 
+	if (r->loc->client_body_in_file_only != BODY_FILE_OFF &&
+	    b->fd == -1 && (b->fd = body_open_file(r)) == -1)
+		return -1;
 	if (b->mem == NULL && b->fd == -1) {
 		b->cap = max;
 		if (r->content_length >= 0 && (uint64_t)r->content_length < max)
@@ -733,8 +799,12 @@ body_complete(struct request *r)
 	hc->conn->timer.fn = on_timeout;
 	hc->conn->on_read = NULL;
 	hc->state = HC_BUSY;
-	if (r->body_in.fd != -1)
+	if (r->body_in.fd != -1) {
 		lseek(r->body_in.fd, 0, SEEK_SET);
+		/* kept for someone else to read: it needs a name */
+		if (r->loc->client_body_in_file_only != BODY_FILE_OFF)
+			(void)http_body_file_name(r);
+	}
 	done(r);
 }
 
@@ -770,6 +840,29 @@ body_feed(struct request *r, char *p, size_t n, size_t *rest)
 		return -1;
 	}
 	return rc;
+}
+
+/*
+ * Bytes read past the end of a chunked body belong to the next requests:
+ * they go back to the read buffer, made larger when they do not fit.
+ */
+static int
+keep_pipelined(struct http_conn *hc, const char *p, size_t n)
+{
+	char	*nb;
+
+	if (hc->rbuf == NULL || hc->rsize < n) {
+		if ((nb = buf_get(n)) == NULL)
+			return -1;
+		if (hc->rbuf != NULL)
+			buf_put(hc->rbuf, hc->rsize);
+		hc->rbuf = nb;
+		hc->rsize = n;
+	}
+	memcpy(hc->rbuf, p, n);
+	hc->rstart = 0;
+	hc->rend = n;
+	return 0;
 }
 
 static void
@@ -808,11 +901,10 @@ body_read(struct conn *c)
 			return;
 		if (rc == 1) {
 			/* a pipelined request after a chunked body waits */
-			if (rest > 0 && hc->rbuf != NULL &&
-			    rest <= hc->rsize) {
-				memcpy(hc->rbuf, buf + n - rest, rest);
-				hc->rstart = 0;
-				hc->rend = rest;
+			if (rest > 0 && keep_pipelined(hc, buf + n - rest,
+			    rest) == -1) {
+				body_failed(r, 500);
+				return;
 			}
 			body_complete(r);
 			return;
@@ -878,6 +970,41 @@ http_conn_set_writing(struct request *r)
 	r->hc->state = HC_WRITE;
 }
 
+/*
+ * A streamed body is also kept for $request_body while it fits in
+ * client_body_buffer_size, as nginx's buffers still hold it then.
+ */
+static void
+body_keep_streamed(struct request *r, const char *p, size_t n)
+{
+	struct req_body	*b = &r->body_in;
+	size_t		 max = r->loc->client_body_buffer_size;
+
+	if (b->too_big || n == 0)
+		return;
+	if (b->len + n > max) {
+		b->too_big = true;
+		b->len = 0;
+		return;
+	}
+	if (b->mem == NULL) {
+		b->cap = max;
+		if (r->content_length >= 0 && (uint64_t)r->content_length < max)
+			b->cap = (size_t)r->content_length;
+		if ((b->mem = pool_alloc(r->pool, b->cap)) == NULL) {
+			b->too_big = true;
+			return;
+		}
+	}
+	if (b->len + n > b->cap) {
+		b->too_big = true;
+		b->len = 0;
+		return;
+	}
+	memcpy(b->mem + b->len, p, n);
+	b->len += n;
+}
+
 ssize_t
 http_body_read_some(struct request *r, char *buf, size_t size, bool *done)
 {
@@ -915,13 +1042,14 @@ http_body_read_some(struct request *r, char *buf, size_t size, bool *done)
 		return HTTP_BODY_INVALID;
 	r->body_received += len;
 	r->request_length += len;
+	if (r->http->vars.request_body_used)
+		body_keep_streamed(r, buf, len);
 	if (rc == 1) {
+		r->body_in.done = true;
 		/* bytes after the body: the next request, back to the buffer */
-		if (rest > 0 && avail == 0 && hc->rbuf != NULL &&
-		    rest <= hc->rsize) {
-			memcpy(hc->rbuf, buf + n - rest, rest);
-			hc->rstart = 0;
-			hc->rend = rest;
+		if (rest > 0 && avail == 0) {
+			if (keep_pipelined(hc, buf + n - rest, rest) == -1)
+				return IO_ERROR;
 		} else if (rest > 0 && avail > 0)
 			hc->rstart -= rest;
 		r->discard_body = false;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/cycle.h"
 #include "../common/log.h"
 #include "../common/pool.h"
 #include "http_conf.h"
@@ -354,6 +355,9 @@ proxy_loc_merge(struct conf *cf, struct http_loc *cl, const struct http_loc *pl)
 	if (c->temp_path == NULL)
 		c->temp_path = p->temp_path != NULL ? p->temp_path :
 		    conf_full_path(cf, "proxy_temp", 10, false);
+	if (c->temp_path == NULL ||
+	    cycle_temp_path(cf->owner, c->temp_path) == -1)
+		return -1;
 	CONF_MERGE_MSEC(c->connect_timeout, p->connect_timeout, 60000);
 	CONF_MERGE_MSEC(c->send_timeout, p->send_timeout, 60000);
 	CONF_MERGE_MSEC(c->read_timeout, p->read_timeout, 60000);

@@ -420,7 +420,8 @@ proxy_build_request(struct proxy_ctx *p)
 	p->nout = 1;
 	p->out_first = 0;
 	p->file_left = 0;
-	if (body && r->body_in.len > 0) {
+	/* a streamed body kept for $request_body is not sent twice */
+	if (body && !p->stream_body && r->body_in.len > 0) {
 		p->out[1].iov_base = r->body_in.mem;
 		p->out[1].iov_len = r->body_in.len;
 		p->nout = 2;

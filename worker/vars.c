@@ -633,6 +633,27 @@ get_document_root(struct request *r, struct str *out, uintptr_t data)
 	return set_copy(r, out, path, strlen(path));
 }
 
+/* The body only when it is whole in memory, as nginx gives it. */
+static int
+get_request_body(struct request *r, struct str *out, uintptr_t data)
+{
+	const struct req_body	*b = &r->body_in;
+
+	if (!b->done || b->fd != -1 || b->len == 0)
+		return not_found(out);
+	return set_lit(out, b->mem, b->len);
+}
+
+static int
+get_request_body_file(struct request *r, struct str *out, uintptr_t data)
+{
+	const char	*path;
+
+	if (!r->body_in.done || (path = http_body_file_name(r)) == NULL)
+		return not_found(out);
+	return set_lit(out, path, strlen(path));
+}
+
 static int
 get_not_found(struct request *r, struct str *out, uintptr_t data)
 {
@@ -774,6 +795,8 @@ static const struct var_def	builtin_vars[] = {
 	{ "time_local",		get_time_local,		0, VAR_NOCACHE },
 	{ "time_iso8601",	get_time_iso8601,	0, VAR_NOCACHE },
 	{ "request_id",		get_request_id,		0, 0 },
+	{ "request_body",	get_request_body,	0, VAR_NOCACHE },
+	{ "request_body_file",	get_request_body_file,	0, VAR_NOCACHE },
 	{ "document_root",	get_document_root,	0, VAR_NOCACHE },
 	{ "connections_active",	get_connections,	STAT_ACTIVE, VAR_NOCACHE },
 	{ "connections_reading", get_connections, STAT_VAL_READING,
@@ -858,8 +881,11 @@ vars_index(struct vars *vs, struct conf *cf, const char *name, size_t len)
 	size_t			 i, plen;
 	int			 idx;
 
-	if ((idx = vars_find(vs, name, len)) != -1)
+	if ((idx = vars_find(vs, name, len)) != -1) {
+		if (str_caseeq(name, len, "request_body", 12))
+			vs->request_body_used = true;
 		return idx;
+	}
 	for (i = 0; i < vs->list.n; i++) {
 		fam = ARRAY_AT(&vs->list, struct var, i);
 		if (!(fam->flags & VAR_PREFIX) || len <= fam->name.len ||

@@ -38,6 +38,8 @@ struct vars {
 	struct array	 list;		/* struct var; index = position */
 	struct pool	*pool;
 	unsigned	 nsettable;
+	/* $request_body is used somewhere: a streamed body is kept too */
+	bool		 request_body_used;
 };
 
 int	vars_init(struct vars *, struct pool *);

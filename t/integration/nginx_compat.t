@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# Everyday nginx directives and variables that nginx's own test suite uses:
+# $request_body and $request_body_file (with client_body_in_file_only),
+# chunked bodies pipelined past a small header buffer.
+
+import os
+import sys
+
+sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from usher_test import *  # noqa: E402,F401,F403
+
+require_binary()
+
+t = Usher(r"""
+events { }
+http {
+    access_log off;
+    client_body_temp_path %%TESTDIR%%/cbt;
+
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        client_header_buffer_size 1k;
+
+        location / {
+            client_body_buffer_size 2k;
+            add_header X-Body "$request_body";
+            add_header X-Body-File "$request_body_file";
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /fileonly {
+            client_body_in_file_only on;
+            add_header X-Body-File "$request_body_file";
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /clean {
+            client_body_in_file_only clean;
+            client_body_in_single_buffer on;
+            add_header X-Body-File "$request_body_file";
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /stream {
+            proxy_request_buffering off;
+            client_body_buffer_size 2k;
+            add_header X-Body "$request_body";
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+        }
+        location /noread { return 200 "[$request_body]\n"; }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_B%%;
+        location / {
+            return 200 "backend\n";
+        }
+    }
+}
+""")
+t.start()
+
+# $request_body ------------------------------------------------------------
+
+r = t.get("/", method="POST", body="0123456789")
+is_((r.header("X-Body"), r.header("X-Body-File"), r.body),
+    ("0123456789", None, "backend\n"),
+    "$request_body: a body in memory, no file")
+r = t.get("/", method="POST", body="x" * 1500)
+is_(r.header("X-Body"), "x" * 1500, "$request_body: a body larger than the "
+    "header buffer")
+r = t.get("/")
+is_((r.header("X-Body"), r.header("X-Body-File")), (None, None),
+    "$request_body: no body, empty")
+r = t.get("/", method="POST", body="y" * 5000)
+f = r.header("X-Body-File") or ""
+is_((r.header("X-Body"), f.startswith(t.prefix + "/cbt/")), (None, True),
+    "$request_body: a body in a file is empty, $request_body_file names it")
+ok(not os.path.exists(f), "$request_body_file: removed after the request")
+r = t.get("/noread", method="POST", body="abc")
+is_(r.body, "[]\n", "$request_body: a body not read is empty")
+
+r = t.get("/fileonly", method="POST", body="small")
+f = r.header("X-Body-File") or ""
+ok(f.startswith(t.prefix + "/cbt/") and os.path.exists(f) and
+   open(f).read() == "small" and r.body == "backend\n",
+   "client_body_in_file_only on: the file is kept, the body proxied")
+r = t.get("/clean", method="POST", body="small")
+f = r.header("X-Body-File") or ""
+ok(f.startswith(t.prefix + "/cbt/") and
+   wait_for(lambda: not os.path.exists(f), timeout=2) and
+   r.body == "backend\n",
+   "client_body_in_file_only clean: the file is removed")
+
+r = t.get("/stream", method="POST", body="0123456789")
+is_((r.header("X-Body"), r.body), ("0123456789", "backend\n"),
+    "$request_body: a streamed body that fits in client_body_buffer_size")
+if usher_only("nginx keeps what its buffers happen to hold"):
+    r = t.get("/stream", method="POST", body="z" * 3000)
+    is_((r.header("X-Body"), r.body), (None, "backend\n"),
+        "$request_body: a streamed body larger than the buffer is empty")
+
+
+# chunked bodies pipelined -------------------------------------------------
+
+def chunked(path, body, close=False):
+    return ("POST %s HTTP/1.1\r\nHost: localhost\r\n%s"
+            "Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+            % (path, "Connection: close\r\n" if close else "", len(body),
+               body))
+
+
+# the bytes after a chunked body, read with it, are more than the 1k
+# header buffer holds: they once were dropped and the client waited
+reply = t.raw(chunked("/", "a" * 10) + chunked("/", "b" * 1280) +
+              chunked("/", "c" * 5120) + chunked("/", "foobar", True))
+is_(reply.count(b"HTTP/1.1 200"), 4, "chunked bodies pipelined: 4 answers")
+like(reply.decode("latin-1"), r"X-Body: foobar\r\n",
+     "chunked bodies pipelined: the last body")
+
+t.check_error_log()
+done()
