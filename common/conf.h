@@ -27,6 +27,7 @@ struct pool;
 #define CONF_SIF		0x0040	/* if () in a server */
 #define CONF_LIF		0x0080	/* if () in a location */
 #define CONF_TYPES		0x0100	/* inside types {} */
+#define CONF_LMT		0x0200	/* limit_except in a location */
 #define CONF_ANY		0xffff
 #define CONF_HTTP_ALL		(CONF_HTTP | CONF_SERVER | CONF_LOCATION)
 

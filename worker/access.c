@@ -28,8 +28,8 @@ static conf_set_fn	set_rule;
 
 /*	  name     where                    args             parser    field                 extra */
 const struct conf_cmd access_cmds[] = {
-	{ "allow", CONF_HTTP_ALL,           CONF_ARGS(1, 1), set_rule, LOC(access_rules), NULL },
-	{ "deny",  CONF_HTTP_ALL,           CONF_ARGS(1, 1), set_rule, LOC(access_rules), NULL },
+	{ "allow", CONF_HTTP_ALL | CONF_LMT, CONF_ARGS(1, 1), set_rule, LOC(access_rules), NULL },
+	{ "deny",  CONF_HTTP_ALL | CONF_LMT, CONF_ARGS(1, 1), set_rule, LOC(access_rules), NULL },
 	{ NULL }
 };
 

@@ -386,7 +386,7 @@ access_log_merge(struct conf *cf, struct access_log_conf *lc,
 /*	  name          where          args              parser          field         extra */
 const struct conf_cmd	access_log_cmds[] = {
 	{ "log_format", CONF_HTTP,     CONF_ARGS_MIN(2), set_log_format, HTTP(formats), NULL },
-	{ "access_log", CONF_HTTP_ALL | CONF_LIF, CONF_ARGS_MIN(1), set_access_log, LOC(log), NULL },
+	{ "access_log", CONF_HTTP_ALL | CONF_LIF | CONF_LMT, CONF_ARGS_MIN(1), set_access_log, LOC(log), NULL },
 	{ NULL }
 };
 

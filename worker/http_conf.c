@@ -24,7 +24,8 @@ static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_server_name, set_root, set_index, set_types,
 			set_keepalive_timeout, set_add_header,
 			set_error_page, set_large_buffers, set_not_supported,
-			set_ignore, set_ignore_flag, set_internal;
+			set_ignore, set_ignore_flag, set_internal,
+			set_limit_except;
 
 /* "build" adds nginx's build name; usher has none, so it is "on" */
 static const struct conf_enum	body_file_values[] = {
@@ -70,6 +71,7 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "client_body_in_file_only",   CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_enum,          LOC(client_body_in_file_only), body_file_values },
 	{ "client_body_in_single_buffer", CONF_HTTP_ALL,          CONF_FLAG,                conf_set_flag,          LOC(client_body_in_single_buffer), NULL },
 	{ "internal",                   CONF_LOCATION,            CONF_ARGS(0, 0),          set_internal,           0, 0,                          NULL },
+	{ "limit_except",               CONF_LOCATION,            CONF_BLOCK | CONF_ARGS_MIN(1), set_limit_except, 0, 0,                     NULL },
 	{ "client_header_timeout",      CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_msec,          SRV(client_header_timeout),    NULL },
 	{ "client_header_buffer_size",  CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          conf_set_size,          SRV(client_header_buffer_size), NULL },
 	{ "large_client_header_buffers", CONF_HTTP | CONF_SERVER, CONF_ARGS(2, 2),          set_large_buffers,      0, 0,                          NULL },
@@ -242,6 +244,20 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		l->handler = stub_status_content;
 	if (access_log_merge(cf, &l->log, top ? NULL : &p->log, top) == -1)
 		return -1;
+	if (l->lmt != NULL) {
+		struct http_loc	*b = l->lmt;
+
+		/* as nginx: the block runs no rewrite directives of its own
+		 * and keeps the content handler unless it has proxy_pass */
+		b->name = l->name;
+		b->match = l->match;
+		b->regex = l->regex;
+		b->internal = l->internal;
+		if (http_loc_merge(cf, b, l) == -1)
+			return -1;
+		if (!b->proxy.pass)
+			http_loc_inherit_handler(b, l);
+	}
 	/* if blocks inherit from l as it now stands */
 	return rewrite_loc_merge(cf, l);
 }
@@ -480,6 +496,70 @@ set_internal(struct conf *cf, const struct conf_cmd *cmd, void *field)
 
 	l->internal = true;
 	return 0;
+}
+
+/* limit_except ------------------------------------------------------------ */
+
+/* The methods limit_except knows, as nginx names them. */
+static const char *const lmt_names[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY", "MOVE",
+	"OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH", NULL
+};
+
+uint32_t
+http_lmt_method(const char *m, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; lmt_names[i] != NULL; i++)
+		if (strlen(lmt_names[i]) == len &&
+		    memcmp(lmt_names[i], m, len) == 0)
+			return (uint32_t)1 << i;
+	return 0;
+}
+
+/*
+ * limit_except METHOD ... { ... }: a nameless location, inheriting from
+ * the enclosing one, that requests with any other method use from the
+ * moment the location is chosen; GET allows HEAD too.
+ */
+static int
+set_limit_except(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct http_loc	*parent = cf->slots[CONF_SLOT_LOC];
+	struct http_loc	*l;
+	struct str	*a;
+	uint32_t	 bit, allow = 0;
+	size_t		 i, j;
+	int		 rc;
+
+	if (parent->lmt != NULL)
+		return conf_duplicate(cf);
+	for (i = 1; i < cf->node->nargs; i++) {
+		a = &cf->node->args[i];
+		bit = 0;
+		for (j = 0; lmt_names[j] != NULL; j++)
+			if (str_caseeq(a->data, a->len, lmt_names[j],
+			    strlen(lmt_names[j])))
+				bit = (uint32_t)1 << j;
+		if (bit == 0) {
+			conf_error(cf, "invalid method \"%s\"", a->data);
+			return -1;
+		}
+		allow |= bit;
+	}
+	if (allow & http_lmt_method("GET", 3))
+		allow |= http_lmt_method("HEAD", 4);
+	if ((l = http_loc_new(cf)) == NULL)
+		return -1;
+	l->parent = parent;
+	l->srv = parent->srv;
+	parent->lmt = l;
+	parent->lmt_methods = allow;
+	cf->slots[CONF_SLOT_LOC] = l;
+	rc = conf_run_block(cf, cf->node, CONF_LMT);
+	cf->slots[CONF_SLOT_LOC] = parent;
+	return rc;
 }
 
 /* listen and server_name -------------------------------------------------- */

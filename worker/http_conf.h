@@ -72,6 +72,9 @@ struct http_loc {
 	struct array		 children;	/* struct http_loc * */
 	struct http_srv		*srv;
 	bool			 internal;
+	/* limit_except: methods outside lmt_methods use the lmt block */
+	struct http_loc		*lmt;
+	uint32_t		 lmt_methods;	/* bits of http_lmt_method() */
 
 	/* content and paths */
 	char			*root;		/* literal, resolved */
@@ -189,6 +192,11 @@ struct http_main {
 
 /* New location/server structs with every field unset. */
 struct http_loc	*http_loc_new(struct conf *);
+/* An if or limit_except block without proxy_pass keeps l's handler. */
+void		 http_loc_inherit_handler(struct http_loc *b,
+		    const struct http_loc *l);
+/* The bit of a method for limit_except (unknown methods: none). */
+uint32_t	 http_lmt_method(const char *m, size_t len);
 struct http_srv	*http_srv_new(struct conf *);
 /* Fills unset fields from the parent level, then the defaults. */
 int		 http_loc_merge(struct conf *, struct http_loc *,

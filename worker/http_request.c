@@ -407,6 +407,16 @@ auto_redirect(struct request *r)
 	http_special(r, 301);
 }
 
+/* A method limit_except does not list moves the request into its block. */
+static struct http_loc *
+limit_except(struct request *r, struct http_loc *l)
+{
+	if (l->lmt == NULL ||
+	    (l->lmt_methods & http_lmt_method(r->method.data, r->method.len)))
+		return l;
+	return l->lmt;
+}
+
 static void
 run_location(struct request *r)
 {
@@ -414,7 +424,7 @@ run_location(struct request *r)
 
 	for (;;) {
 		r->auto_redirect = false;
-		r->loc = find_location(r);
+		r->loc = limit_except(r, find_location(r));
 		if (r->auto_redirect) {
 			auto_redirect(r);
 			return;
@@ -487,7 +497,7 @@ http_request_named(struct request *r, struct http_loc *l)
 	enum rewrite_result	res;
 
 	r->internal = true;
-	r->loc = l;
+	r->loc = l = limit_except(r, l);
 	res = rewrite_run(r, l->script);
 	if (res == REWRITE_DONE)
 		return;

@@ -51,7 +51,7 @@ static const struct conf_enum	ignore_values[] = {
 #define PLOC		CONF_HTTP_ALL
 /*	  name                          where               args              parser                 field                        extra */
 const struct conf_cmd proxy_cmds[] = {
-	{ "proxy_pass",                 CONF_LOCATION | CONF_LIF, CONF_ARGS(1, 1), set_proxy_pass,   0, 0,                        NULL },
+	{ "proxy_pass",                 CONF_LOCATION | CONF_LIF | CONF_LMT, CONF_ARGS(1, 1), set_proxy_pass,   0, 0,                        NULL },
 	{ "proxy_set_header",           PLOC,               CONF_ARGS(2, 2),  set_proxy_set_header,  PROXY(set_headers),          NULL },
 	{ "proxy_pass_request_headers", PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(pass_request_headers), NULL },
 	{ "proxy_pass_request_body",    PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(pass_request_body),    NULL },

@@ -411,10 +411,10 @@ set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
 /*
  * A block without proxy_pass keeps the enclosing location's content
  * handler, as nginx keeps r->content_handler when it switches to the
- * if block's configuration.
+ * configuration of an if or limit_except block.
  */
-static void
-inherit_handler(struct http_loc *b, const struct http_loc *l)
+void
+http_loc_inherit_handler(struct http_loc *b, const struct http_loc *l)
 {
 	struct proxy_loc	*p = &b->proxy;
 	const struct proxy_loc	*q = &l->proxy;
@@ -457,7 +457,7 @@ rewrite_loc_merge(struct conf *cf, struct http_loc *l)
 		if (http_loc_merge(cf, b, l) == -1)
 			return -1;
 		if (!b->proxy.pass)
-			inherit_handler(b, l);
+			http_loc_inherit_handler(b, l);
 	}
 	return 0;
 }

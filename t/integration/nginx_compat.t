@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # Everyday nginx directives and variables that nginx's own test suite uses:
 # $request_body and $request_body_file (with client_body_in_file_only),
-# chunked bodies pipelined past a small header buffer.
+# chunked bodies pipelined past a small header buffer, limit_except.
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
@@ -21,6 +22,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT_A%%;
         client_header_buffer_size 1k;
+        root %%TESTDIR%%;
 
         location / {
             client_body_buffer_size 2k;
@@ -46,6 +48,25 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_B%%;
         }
         location /noread { return 200 "[$request_body]\n"; }
+
+        location /lmt/ {
+            limit_except GET { deny all; }
+            location /lmt/inner/ { }
+        }
+        location /lmtret/ {
+            limit_except GET { }
+            return 200 "returned\n";
+        }
+        location /lmtproxy/ {
+            proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/;
+            limit_except POST { allow 127.0.0.1; deny all; }
+        }
+        location /lmtother/ {
+            proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/;
+            limit_except post {
+                proxy_pass http://127.0.0.1:%%PORT_B%%;
+            }
+        }
     }
 
     server {
@@ -53,6 +74,8 @@ http {
         location / {
             return 200 "backend\n";
         }
+        location /replaced/ { return 200 "backend $request_method $uri\n"; }
+        location /lmtother/ { return 200 "backend $request_method $uri\n"; }
     }
 }
 """)
@@ -74,7 +97,8 @@ r = t.get("/", method="POST", body="y" * 5000)
 f = r.header("X-Body-File") or ""
 is_((r.header("X-Body"), f.startswith(t.prefix + "/cbt/")), (None, True),
     "$request_body: a body in a file is empty, $request_body_file names it")
-ok(not os.path.exists(f), "$request_body_file: removed after the request")
+ok(f and wait_for(lambda: not os.path.exists(f), timeout=2),
+   "$request_body_file: removed after the request")
 r = t.get("/noread", method="POST", body="abc")
 is_(r.body, "[]\n", "$request_body: a body not read is empty")
 
@@ -116,5 +140,54 @@ is_(reply.count(b"HTTP/1.1 200"), 4, "chunked bodies pipelined: 4 answers")
 like(reply.decode("latin-1"), r"X-Body: foobar\r\n",
      "chunked bodies pipelined: the last body")
 
+
+# limit_except -------------------------------------------------------------
+
+t.write_file("lmt/f.txt", "lmt f\n")
+t.write_file("lmt/inner/f.txt", "inner f\n")
+is_(t.get("/lmt/f.txt").status, 200, "limit_except GET: GET passes")
+is_(t.get("/lmt/f.txt", method="HEAD").status, 200,
+    "limit_except GET: HEAD passes with GET")
+is_(t.get("/lmt/f.txt", method="POST", body="x").status, 403,
+    "limit_except GET: POST is denied")
+is_(t.get("/lmt/f.txt", method="DELETE").status, 403,
+    "limit_except GET: DELETE is denied")
+is_(t.get("/lmt/inner/f.txt", method="DELETE").status, 405,
+    "limit_except: a nested location is not limited")
+r = t.get("/lmtproxy/a?x=1")
+is_((r.status, r.body), (200, "backend GET /replaced/a\n"),
+    "limit_except: the block keeps the location's proxy_pass")
+r = t.get("/lmtother/a")
+is_((r.status, r.body), (200, "backend GET /lmtother/a\n"),
+    "limit_except: a proxy_pass of its own in the block")
+r = t.get("/lmtother/a", method="POST", body="x")
+is_((r.status, r.body), (200, "backend POST /replaced/a\n"),
+    "limit_except: a listed method keeps the location's proxy_pass")
+t.write_file("lmtret/f.txt", "lmtret f\n")
+is_(t.get("/lmtret/f.txt").body, "returned\n",
+    "limit_except: a listed method runs the location's return")
+# the file handler, not return, answers: 405 for OPTIONS
+is_(t.get("/lmtret/f.txt", method="OPTIONS").status, 405,
+    "limit_except: a limited request skips it, as nginx does")
+
 t.check_error_log()
+
+for conf, msg in (
+        ("limit_except GET FOO { }", r'invalid method "FOO"'),
+        ("limit_except GET { } limit_except POST { }",
+         r'"limit_except" directive is duplicate'),
+        ("limit_except GET { return 200; }",
+         r'"return" directive is not allowed here')):
+    bad = Usher("""
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_A%%;
+        location / { """ + conf + """ }
+    }
+}
+""")
+    rc, out, err = bad.run("-t")
+    ok(rc != 0 and re.search(msg, err), "config error: " + msg)
+
 done()
