@@ -25,7 +25,7 @@ static conf_set_fn	set_http, set_server, set_location, set_listen,
 			set_keepalive_timeout, set_add_header,
 			set_error_page, set_large_buffers, set_not_supported,
 			set_ignore, set_ignore_flag, set_internal,
-			set_limit_except;
+			set_limit_except, set_keepalive_disable, set_pool_size;
 
 /* "build" adds nginx's build name; usher has none, so it is "on" */
 static const struct conf_enum	body_file_values[] = {
@@ -55,6 +55,10 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "types",                      CONF_HTTP_ALL,            CONF_BLOCK | CONF_ARGS(0, 0), set_types,      LOC(types),                    NULL },
 	{ "keepalive_timeout",          CONF_HTTP_ALL,            CONF_ARGS(1, 2),          set_keepalive_timeout,  LOC(keepalive_timeout),        NULL },
 	{ "keepalive_requests",         CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_int,           LOC(keepalive_requests),       NULL },
+	{ "keepalive_time",             CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_msec,          LOC(keepalive_time),           NULL },
+	{ "keepalive_disable",          CONF_HTTP_ALL,            CONF_ARGS_MIN(1),         set_keepalive_disable,  LOC(keepalive_disable),        NULL },
+	{ "connection_pool_size",       CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          set_pool_size,          0, 0,                          NULL },
+	{ "request_pool_size",          CONF_HTTP | CONF_SERVER,  CONF_ARGS(1, 1),          set_pool_size,          0, 0,                          NULL },
 	{ "client_body_timeout",        CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_msec,          LOC(client_body_timeout),      NULL },
 	{ "send_timeout",               CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_msec,          LOC(send_timeout),             NULL },
 	{ "client_max_body_size",       CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_off,           LOC(client_max_body_size),     NULL },
@@ -104,6 +108,8 @@ http_loc_new(struct conf *cf)
 	l->keepalive_timeout = CONF_UNSET_MSEC;
 	l->keepalive_header = CONF_UNSET_MSEC;
 	l->keepalive_requests = CONF_UNSET;
+	l->keepalive_time = CONF_UNSET_MSEC;
+	l->keepalive_disable = CONF_UNSET;
 	l->client_body_timeout = CONF_UNSET_MSEC;
 	l->send_timeout = CONF_UNSET_MSEC;
 	l->client_max_body_size = CONF_UNSET_MSEC;
@@ -157,6 +163,8 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 		defaults.keepalive_timeout = CONF_UNSET_MSEC;
 		defaults.keepalive_header = CONF_UNSET_MSEC;
 		defaults.keepalive_requests = CONF_UNSET;
+		defaults.keepalive_time = CONF_UNSET_MSEC;
+		defaults.keepalive_disable = CONF_UNSET;
 		defaults.client_body_timeout = CONF_UNSET_MSEC;
 		defaults.send_timeout = CONF_UNSET_MSEC;
 		defaults.client_max_body_size = CONF_UNSET_MSEC;
@@ -204,6 +212,9 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	CONF_MERGE_MSEC(l->keepalive_timeout, p->keepalive_timeout, 75000);
 	CONF_MERGE_MSEC(l->keepalive_header, p->keepalive_header, 0);
 	CONF_MERGE_INT(l->keepalive_requests, p->keepalive_requests, 1000);
+	CONF_MERGE_MSEC(l->keepalive_time, p->keepalive_time, 3600000);
+	CONF_MERGE_INT(l->keepalive_disable, p->keepalive_disable,
+	    KEEPALIVE_DISABLE_MSIE6);
 	CONF_MERGE_MSEC(l->client_body_timeout, p->client_body_timeout, 60000);
 	CONF_MERGE_MSEC(l->send_timeout, p->send_timeout, 60000);
 	CONF_MERGE_MSEC(l->client_max_body_size, p->client_max_body_size,
@@ -998,6 +1009,46 @@ set_ignore_flag(struct conf *cf, const struct conf_cmd *cmd, void *field)
 static int
 set_ignore(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
+	return 0;
+}
+
+/* keepalive_disable none | msie6 | safari ... */
+static int
+set_keepalive_disable(struct conf *cf, const struct conf_cmd *cmd,
+    void *field)
+{
+	int	*v = field;
+	size_t	 i;
+
+	if (*v != CONF_UNSET)
+		return conf_duplicate(cf);
+	*v = 0;
+	for (i = 1; i < cf->node->nargs; i++) {
+		if (strcmp(CONF_ARG(cf, i), "msie6") == 0)
+			*v |= KEEPALIVE_DISABLE_MSIE6;
+		else if (strcmp(CONF_ARG(cf, i), "safari") == 0)
+			*v |= KEEPALIVE_DISABLE_SAFARI;
+		else if (strcmp(CONF_ARG(cf, i), "none") != 0) {
+			conf_error(cf, "invalid value \"%s\"", CONF_ARG(cf, i));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * connection_pool_size and request_pool_size tune nginx's allocator;
+ * usher's pools grow by themselves, so the size is only checked.
+ */
+static int
+set_pool_size(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	int64_t	v = str_parse_size(CONF_ARG(cf, 1), cf->node->args[1].len);
+
+	if (v <= 0) {
+		conf_error(cf, "\"%s\" directive invalid value", cmd->name);
+		return -1;
+	}
 	return 0;
 }
 

@@ -58,6 +58,10 @@ struct mime_type {
 	struct str		 type;
 };
 
+/* keepalive_disable: browsers that get no keep-alive */
+#define KEEPALIVE_DISABLE_MSIE6		0x1	/* POST from MSIE 4-6 */
+#define KEEPALIVE_DISABLE_SAFARI	0x2
+
 /* client_body_in_file_only */
 #define BODY_FILE_OFF	0
 #define BODY_FILE_ON	1	/* kept after the request */
@@ -89,6 +93,8 @@ struct http_loc {
 	int64_t			 keepalive_timeout;
 	int64_t			 keepalive_header;	/* "Keep-Alive: timeout=" */
 	int			 keepalive_requests;
+	int64_t			 keepalive_time;	/* age to stop reusing at */
+	int			 keepalive_disable;	/* KEEPALIVE_DISABLE_* */
 	int64_t			 client_body_timeout;
 	int64_t			 send_timeout;
 	int64_t			 client_max_body_size;

@@ -193,6 +193,45 @@ last_modified(const struct request *r)
 
 #define PUT_LIT(p, lit)	put((p), (lit), sizeof(lit) - 1)
 
+/*
+ * keepalive_disable: browsers known to mishandle a reused connection, as
+ * nginx recognises them by User-Agent (MSIE 4-6 after a POST; Safari on
+ * Mac OS X).
+ */
+static bool
+keepalive_disabled(const struct request *r, const struct http_loc *l)
+{
+	const struct http1_header	*h = NULL;
+	const char			*ua, *m, *end;
+	size_t				 i, n;
+
+	if (l->keepalive_disable == 0 || r->in == NULL)
+		return false;
+	for (i = 0; i < r->in->nheaders; i++)
+		if (STR_CASEEQ_LIT(r->in->headers[i].name,
+		    r->in->headers[i].name_len, "User-Agent")) {
+			h = &r->in->headers[i];
+			break;
+		}
+	if (h == NULL)
+		return false;
+	ua = h->value;
+	n = h->value_len;
+	end = ua + n;
+	if ((l->keepalive_disable & KEEPALIVE_DISABLE_MSIE6) &&
+	    r->method_id == HTTP1_M_POST &&
+	    (m = memmem(ua, n, "MSIE ", 5)) != NULL && m + 7 < end &&
+	    memmem(ua, n, "Opera", 5) == NULL && m[6] == '.' &&
+	    (m[5] == '4' || m[5] == '5' || (m[5] == '6' &&
+	    memmem(m + 8, (size_t)(end - m - 8), "SV1", 3) == NULL)))
+		return true;
+	return (l->keepalive_disable & KEEPALIVE_DISABLE_SAFARI) &&
+	    memmem(ua, n, "Gecko/", 6) == NULL &&
+	    memmem(ua, n, "Chrome/", 7) == NULL &&
+	    memmem(ua, n, "Safari/", 7) != NULL &&
+	    memmem(ua, n, "Mac OS X", 8) != NULL;
+}
+
 char *
 http_build_head(struct request *r, size_t *len)
 {
@@ -211,7 +250,10 @@ http_build_head(struct request *r, size_t *len)
 	charset_header(r);
 	encode_header(r);
 	if (!r->keepalive || worker.quitting ||
-	    c->requests >= (unsigned)l->keepalive_requests)
+	    c->requests >= (unsigned)l->keepalive_requests ||
+	    l->keepalive_timeout == 0 ||
+	    clock_now.real_ms - c->start_ms > (uint64_t)l->keepalive_time ||
+	    keepalive_disabled(r, l))
 		r->close_after = true;
 	line_status = status >= 494 && status <= 497 ? 400 : status;
 	rtext = http_status_text(line_status, &rlen);

@@ -151,6 +151,7 @@ adhoc_upstream(struct request *r, const struct addr *a, const struct str *h)
 	peer->fail_timeout = 10000;
 	u->keepalive_requests = 1000;
 	u->keepalive_timeout = 60000;
+	u->keepalive_time = 3600000;
 	if ((shared = pool_calloc(r->pool, upstream_shared_size(u))) == NULL)
 		return NULL;
 	upstream_attach_shared(u, shared, false);

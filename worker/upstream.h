@@ -93,6 +93,7 @@ struct upstream {
 	int			 keepalive;	/* idle connections per worker */
 	int			 keepalive_requests;	/* default 1000 */
 	int64_t			 keepalive_timeout;	/* default 60s */
+	int64_t			 keepalive_time;	/* default 1h */
 	struct shm_zone		*zone;
 	volatile int		*lock;		/* in the zone */
 	struct upstream_health	 health;

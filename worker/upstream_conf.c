@@ -48,6 +48,7 @@ const struct conf_cmd upstream_cmds[] = {
 	{ "keepalive",          CONF_UPSTREAM, CONF_ARGS(1, 1),              conf_set_int,     UPS(keepalive),          &keepalive_bounds },
 	{ "keepalive_requests", CONF_UPSTREAM, CONF_ARGS(1, 1),              conf_set_int,     UPS(keepalive_requests), NULL },
 	{ "keepalive_timeout",  CONF_UPSTREAM, CONF_ARGS(1, 1),              conf_set_msec,    UPS(keepalive_timeout),  NULL },
+	{ "keepalive_time",     CONF_UPSTREAM, CONF_ARGS(1, 1),              conf_set_msec,    UPS(keepalive_time),     NULL },
 	{ "zone",               CONF_UPSTREAM, CONF_ARGS(1, 2),              set_zone,         0, 0,                    NULL },
 	{ "health_check",       CONF_UPSTREAM, CONF_ARGS(0, 7),              set_health_check, 0, 0,                    NULL },
 	{ NULL }
@@ -269,6 +270,7 @@ define(struct conf *cf, struct upstream *u)
 	u->keepalive = CONF_UNSET;
 	u->keepalive_requests = CONF_UNSET;
 	u->keepalive_timeout = CONF_UNSET_MSEC;
+	u->keepalive_time = CONF_UNSET_MSEC;
 }
 
 struct upstream *
@@ -341,6 +343,7 @@ block_finish(struct conf *cf, struct upstream *u, struct ups_block *b)
 	CONF_MERGE_INT(u->keepalive, CONF_UNSET, 0);
 	CONF_MERGE_INT(u->keepalive_requests, CONF_UNSET, 1000);
 	CONF_MERGE_MSEC(u->keepalive_timeout, CONF_UNSET_MSEC, 60000);
+	CONF_MERGE_MSEC(u->keepalive_time, CONF_UNSET_MSEC, 3600000);
 	if (u->balancer == UPSTREAM_HASH && u->consistent &&
 	    upstream_chash_build(u, cf->pool) == -1) {
 		conf_error(cf, "the consistent hash of upstream \"%s\" would "
@@ -732,6 +735,7 @@ make_implicit(struct conf *cf, struct http_main *h, struct upstream *u)
 	u->keepalive = 0;
 	u->keepalive_requests = 1000;
 	u->keepalive_timeout = 60000;
+	u->keepalive_time = 3600000;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "../common/clock.h"
 #include "../common/pool.h"
 #include "conn.h"
 #include "tls_client.h"
@@ -162,6 +163,7 @@ keepalive_put(struct upstream *up, struct upstream_peer *peer, struct conn *c)
 	if (up->keepalive <= 0 || c->peer_closed || worker.quitting ||
 	    (c->tls != NULL && tls_client_pending(c)) ||
 	    (int)c->requests >= up->keepalive_requests ||
+	    clock_now.real_ms - c->start_ms > (uint64_t)up->keepalive_time ||
 	    (l = list_of(up)) == NULL || (i = calloc(1, sizeof(*i))) == NULL) {
 		conn_close(c);
 		return;

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # Everyday nginx directives and variables that nginx's own test suite uses:
 # $request_body and $request_body_file (with client_body_in_file_only),
-# chunked bodies pipelined past a small header buffer, limit_except.
+# chunked bodies pipelined past a small header buffer, limit_except,
+# keepalive_time, keepalive_disable, connection_pool_size.
 
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.environ.get("TEST_LIB") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -22,6 +24,8 @@ http {
     server {
         listen 127.0.0.1:%%PORT_A%%;
         client_header_buffer_size 1k;
+        connection_pool_size 512;
+        request_pool_size 4k;
         root %%TESTDIR%%;
 
         location / {
@@ -52,6 +56,22 @@ http {
         location /lmt/ {
             limit_except GET { deny all; }
             location /lmt/inner/ { }
+        }
+        location /katime {
+            keepalive_time 1s;
+            return 200 "katime\n";
+        }
+        location /kadis {
+            keepalive_disable msie6 safari;
+            return 200 "kadis\n";
+        }
+        location /kanone {
+            keepalive_disable none;
+            return 200 "kanone\n";
+        }
+        location /kazero {
+            keepalive_timeout 0;
+            return 200 "kazero\n";
         }
         location /lmtret/ {
             limit_except GET { }
@@ -170,6 +190,50 @@ is_(t.get("/lmtret/f.txt").body, "returned\n",
 is_(t.get("/lmtret/f.txt", method="OPTIONS").status, 405,
     "limit_except: a limited request skips it, as nginx does")
 
+
+# keep-alive ---------------------------------------------------------------
+
+with t.conn() as c:
+    r1 = c.get("/katime")
+    r2 = c.get("/katime")
+    time.sleep(1.2)
+    r3 = c.get("/katime")
+    is_((r1.header("Connection"), r2.header("Connection"),
+         r3.header("Connection"), c.closed()),
+        ("keep-alive", "keep-alive", "close", True),
+        "keepalive_time: the connection is not reused once it is older")
+
+msie6 = {"User-Agent": "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"}
+msie7 = {"User-Agent": "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1)"}
+safari = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_3) "
+          "AppleWebKit/534.53.11 (KHTML, like Gecko) Safari/7534.48.3"}
+chrome = {"User-Agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_3) "
+          "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0 "
+          "Safari/537.36"}
+
+
+def ka(path, headers, method="GET"):
+    with t.conn() as c:
+        c.request(method, path, headers, "x" if method == "POST" else None)
+        return c.read_response().header("Connection")
+
+
+is_(ka("/kadis", msie6, "POST"), "close",
+    "keepalive_disable msie6: a POST from MSIE 6")
+is_(ka("/kadis", msie6), "keep-alive",
+    "keepalive_disable msie6: a GET from MSIE 6 keeps it")
+is_(ka("/kadis", msie7, "POST"), "keep-alive",
+    "keepalive_disable msie6: MSIE 7 keeps it")
+is_(ka("/kadis", safari), "close", "keepalive_disable safari")
+is_(ka("/kadis", chrome), "keep-alive",
+    "keepalive_disable safari: Chrome is not Safari")
+is_(ka("/katime", msie6, "POST"), "close",
+    "keepalive_disable: msie6 by default")
+is_(ka("/katime", safari), "keep-alive",
+    "keepalive_disable: Safari keeps it by default")
+is_(ka("/kanone", msie6, "POST"), "keep-alive", "keepalive_disable none")
+is_(ka("/kazero", {}), "close", "keepalive_timeout 0: Connection: close")
+
 t.check_error_log()
 
 for conf, msg in (
@@ -177,7 +241,9 @@ for conf, msg in (
         ("limit_except GET { } limit_except POST { }",
          r'"limit_except" directive is duplicate'),
         ("limit_except GET { return 200; }",
-         r'"return" directive is not allowed here')):
+         r'"return" directive is not allowed here'),
+        ("keepalive_disable msie6 opera;", r'invalid value "opera"'),
+        ("keepalive_time 1x;", r'"keepalive_time" directive invalid value')):
     bad = Usher("""
 events { }
 http {
