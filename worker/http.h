@@ -72,6 +72,7 @@ struct request {
 	bool			 keepalive;
 	bool			 expect_continue;
 	bool			 head;		/* HEAD: no body sent */
+	bool			 pipelined;	/* $pipe */
 	size_t			 header_len;	/* bytes of the head */
 
 	/* routing */
@@ -132,6 +133,10 @@ struct request {
 	void			*proxy;		/* proxy.c's state */
 	/* content phase handler of the location (proxy) */
 
+	/* limit_rate and limit_rate_after, once known (-1: not yet) */
+	int64_t			 limit_rate;
+	int64_t			 limit_rate_after;
+
 	/* accounting, for logs */
 	uint64_t		 start_ms;	/* clock_now.real_ms at start */
 	uint64_t		 bytes_sent;
@@ -154,6 +159,7 @@ struct http_conn {
 	int			 state;		/* HC_* */
 	int			 stat;		/* for stub_status */
 	bool			 sent_continue;
+	bool			 pipelined;	/* the next head came early */
 	uint64_t		 linger_until;
 };
 

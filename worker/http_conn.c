@@ -515,6 +515,7 @@ next_request(struct http_conn *hc)
 	c->on_read = read_head;
 	if (hc->rend > hc->rstart) {
 		/* pipelined: the next head is already here */
+		hc->pipelined = true;
 		timer_set(&c->timer,
 		    (uint64_t)default_server(hc)->client_header_timeout);
 		read_head(c);

@@ -40,6 +40,9 @@ http_request_new(struct http_conn *hc)
 	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
 	r->version = 11;
 	r->body_in.fd = -1;
+	r->pipelined = hc->pipelined;
+	r->limit_rate = r->limit_rate_after = -1;
+	hc->pipelined = false;
 	array_init(&r->out_headers, r->pool, 4, sizeof(struct header));
 	hc->req = r;
 	return r;

@@ -17,7 +17,8 @@
 
 static conf_set_fn	set_proxy_pass, set_proxy_set_header,
 			set_proxy_buffers, set_proxy_redirect,
-			set_http_version, set_temp_path, set_cache_condition;
+			set_http_version, set_temp_path, set_cache_condition,
+			set_proxy_method;
 
 static const struct conf_enum	next_upstream_values[] = {
 	{ "error", PROXY_NEXT_ERROR },
@@ -78,6 +79,7 @@ const struct conf_cmd proxy_cmds[] = {
 	{ "proxy_no_cache",             PLOC,               CONF_ARGS_MIN(1), set_cache_condition,   0, 0,                        NULL },
 	{ "proxy_redirect",             PLOC,               CONF_ARGS(1, 2),  set_proxy_redirect,    0, 0,                        NULL },
 	{ "proxy_intercept_errors",     PLOC,               CONF_FLAG,        conf_set_flag,         PROXY(intercept_errors),     NULL },
+	{ "proxy_method",               PLOC,               CONF_ARGS(1, 1),  set_proxy_method,      0, 0,                        NULL },
 	{ NULL }
 };
 
@@ -286,6 +288,19 @@ set_http_version(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	return 0;
 }
 
+/* proxy_method: the method sent upstream, a constant or variables. */
+static int
+set_proxy_method(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
+	struct http_loc		*l = cf->slots[CONF_SLOT_LOC];
+
+	if (l->proxy.method != NULL)
+		return conf_duplicate(cf);
+	l->proxy.method = cvalue_compile(cf, &h->vars, &cf->node->args[1]);
+	return l->proxy.method == NULL ? -1 : 0;
+}
+
 static int
 set_temp_path(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {
@@ -335,6 +350,7 @@ proxy_loc_merge(struct conf *cf, struct http_loc *cl, const struct http_loc *pl)
 	const struct proxy_loc	*p = &pl->proxy;
 
 	CONF_MERGE_PTR(c->set_headers, p->set_headers, NULL);
+	CONF_MERGE_PTR(c->method, p->method, NULL);
 	CONF_MERGE_INT(c->pass_request_headers, p->pass_request_headers, 1);
 	CONF_MERGE_INT(c->pass_request_body, p->pass_request_body, 1);
 	CONF_MERGE_INT(c->http_version, p->http_version, 10);

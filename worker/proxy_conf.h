@@ -73,6 +73,7 @@ struct proxy_loc {
 	unsigned		 line;
 
 	struct array		*set_headers;	/* struct proxy_header */
+	struct cvalue		*method;	/* proxy_method, or NULL */
 	int			 pass_request_headers;
 	int			 pass_request_body;
 	int			 http_version;	/* 10 or 11 */

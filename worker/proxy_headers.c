@@ -322,9 +322,27 @@ proxy_build_request(struct proxy_ctx *p)
 	const char		*conn_list = NULL;
 	size_t			 nh = 0, size, i, conn_len = 0;
 	char			*buf, *o, num[24];
+	struct str		 method = r->method;
 	bool			 body;
 	int64_t			 blen;
 
+	/* an empty proxy_method leaves the client's */
+	if (pl->method != NULL) {
+		if (cvalue_eval(r, pl->method, &method) == -1)
+			return -1;
+		if (method.len == 0)
+			method = r->method;
+		for (i = 0; i < method.len; i++)
+			if ((unsigned char)method.data[i] <= ' ' ||
+			    (unsigned char)method.data[i] >= 0x7f ||
+			    strchr("()<>@,;:\\\"/[]?={}", method.data[i])) {
+				/* stricter than nginx: a method is a token */
+				log_conn(LOG_ERR, r->conn->number, "invalid "
+				    "proxy_method \"%.*s\"", (int)method.len,
+				    method.data);
+				return -1;
+			}
+	}
 	/* Host and Connection, unless the configuration says otherwise */
 	for (i = 0; i < 2; i++) {
 		ph = override_of(pl, &default_names[i]);
@@ -378,14 +396,14 @@ proxy_build_request(struct proxy_ctx *p)
 	blen = p->stream_body ? r->content_length :
 	    (int64_t)r->body_in.len + r->body_in.file_len;
 
-	size = r->method.len + 1 + p->uri.len + 12 + 40 + 30;
+	size = method.len + 1 + p->uri.len + 12 + 40 + 30;
 	for (i = 0; i < nh; i++)
 		size += hs[i].name.len + 2 + hs[i].value.len + 2;
 	if ((buf = pool_alloc(r->pool, size)) == NULL)
 		return -1;
 	o = buf;
-	memcpy(o, r->method.data, r->method.len);
-	o += r->method.len;
+	memcpy(o, method.data, method.len);
+	o += method.len;
 	*o++ = ' ';
 	memcpy(o, p->uri.data, p->uri.len);
 	o += p->uri.len;

@@ -17,6 +17,7 @@
 #include "http_conf.h"
 #include "rewrite.h"
 #include "rewrite_int.h"
+#include "static.h"
 
 int
 rewrite_regex_exec(struct request *r, const struct regex *re,
@@ -312,6 +313,10 @@ run_set(struct request *r, const struct rw_op *op)
 		r->uri_modified = true;
 		return 0;
 	}
+	if (op->kind == RW_SET_LIMIT_RATE) {
+		static_set_limit_rate(r, &v);
+		return 0;
+	}
 	vars_set(r, op->var, &v);
 	return 0;
 }
@@ -406,6 +411,7 @@ rewrite_run(struct request *r, const struct rewrite_script *s)
 			break;
 		case RW_SET:
 		case RW_SET_ARGS:
+		case RW_SET_LIMIT_RATE:
 			if (run_set(r, op) == -1)
 				goto fail;
 			break;

@@ -198,6 +198,9 @@ set_set(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	if (STR_CASEEQ_LIT(name, len, "args")) {
 		if ((op = add_op(cf, field, RW_SET_ARGS)) == NULL)
 			return -1;
+	} else if (STR_CASEEQ_LIT(name, len, "limit_rate")) {
+		if ((op = add_op(cf, field, RW_SET_LIMIT_RATE)) == NULL)
+			return -1;
 	} else {
 		if ((op = add_op(cf, field, RW_SET)) == NULL)
 			return -1;
@@ -231,7 +234,8 @@ rewrite_declare(struct vars *vs, const struct conf_node *block)
 		if (n->block || n->nargs != 3 ||
 		    !STR_EQ_LIT(a[0].data, a[0].len, "set") ||
 		    a[1].len < 2 || a[1].data[0] != '$' ||
-		    STR_CASEEQ_LIT(a[1].data + 1, a[1].len - 1, "args"))
+		    STR_CASEEQ_LIT(a[1].data + 1, a[1].len - 1, "args") ||
+		    STR_CASEEQ_LIT(a[1].data + 1, a[1].len - 1, "limit_rate"))
 			continue;
 		/* a built-in's name fails here, and in set_set() with a
 		 * message */

@@ -20,6 +20,7 @@ enum rw_kind {
 	RW_BREAK,
 	RW_SET,
 	RW_SET_ARGS,		/* set $args: the request's arguments */
+	RW_SET_LIMIT_RATE,	/* set $limit_rate: the request's rate */
 	RW_IF
 };
 

@@ -1266,6 +1266,47 @@ on_repump(struct timer *t)
 	pump((struct sender *)((char *)t - offsetof(struct sender, repump)));
 }
 
+static int64_t
+parse_rate(const struct str *v)
+{
+	int64_t	n = v->len > 0 ? str_parse_size(v->data, v->len) : -1;
+
+	return n < 0 ? 0 : n;
+}
+
+uint64_t
+static_limit_rate(struct request *r, bool after)
+{
+	const struct static_loc	*sl = &r->loc->static_files;
+	int64_t			*val = after ? &r->limit_rate_after :
+				    &r->limit_rate;
+	struct cvalue		*cv = after ? sl->limit_rate_after_value :
+				    sl->limit_rate_value;
+	struct str		 v;
+
+	if (*val >= 0)
+		return (uint64_t)*val;
+	if (cv == NULL)
+		*val = (int64_t)(after ? sl->limit_rate_after : sl->limit_rate);
+	else
+		*val = cvalue_eval(r, cv, &v) == -1 ? 0 : parse_rate(&v);
+	return (uint64_t)*val;
+}
+
+void
+static_set_limit_rate(struct request *r, const struct str *v)
+{
+	int64_t	n = v->len > 0 ? str_parse_size(v->data, v->len) : -1;
+
+	/* as nginx: a bad value is logged and changes nothing */
+	if (n < 0) {
+		log_conn(LOG_ERR, r->conn->number, "invalid $limit_rate "
+		    "\"%.*s\"", (int)v->len, v->data);
+		return;
+	}
+	r->limit_rate = n;
+}
+
 /*
  * limit_rate, reckoned as nginx does in whole seconds since the request
  * began (the first second's worth at once): the bytes that may go now, or
@@ -1274,15 +1315,14 @@ on_repump(struct timer *t)
 static size_t
 rate_allows(struct sender *s)
 {
-	const struct static_loc	*sl = &s->r->loc->static_files;
-	uint64_t		 rate = sl->limit_rate, secs;
+	uint64_t		 rate = static_limit_rate(s->r, false), secs;
 	int64_t			 limit;
 
 	if (rate == 0)
 		return SIZE_MAX;
 	secs = (clock_now.real_ms - s->r->start_ms) / 1000 + 1;
 	limit = (int64_t)(rate * secs) - ((int64_t)s->sent -
-	    (int64_t)sl->limit_rate_after);
+	    (int64_t)static_limit_rate(s->r, true));
 	if (limit > 0)
 		return (size_t)limit;
 	s->repump.fn = on_repump;
@@ -1434,7 +1474,7 @@ start_send(struct sender *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (s->fd != -1 && r->loc->static_files.limit_rate == 0)
+	if (s->fd != -1 && static_limit_rate(r, false) == 0)
 		inline_small(s);
 	if (track(s, c->io.fd) == -1) {
 		finish(s, false);

@@ -6,6 +6,7 @@
 #define USHER_WORKER_STATIC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 struct request;
@@ -28,5 +29,12 @@ bool	static_try_files(struct request *, bool *add_uri);
 int	static_expires(struct request *, time_t mtime);
 /* $document_root: the location's root or alias, evaluated; 0 or -1. */
 int	static_document_root(struct request *, struct str *out);
+/*
+ * The request's limit_rate (or limit_rate_after): "set $limit_rate", or the
+ * location's, its variables evaluated on first use; an invalid size is 0.
+ */
+uint64_t static_limit_rate(struct request *, bool after);
+/* set $limit_rate */
+void	static_set_limit_rate(struct request *, const struct str *v);
 
 #endif

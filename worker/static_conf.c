@@ -13,7 +13,8 @@
 #define SENDFILE_CHUNK		(2 * 1024 * 1024)
 
 static conf_set_fn	set_alias, set_try_files, set_expires,
-			set_disable_symlinks, set_open_file_cache;
+			set_disable_symlinks, set_open_file_cache,
+			set_limit_rate;
 
 static const struct conf_enum	ims_values[] = {
 	{ "off", STATIC_IMS_OFF },
@@ -34,8 +35,8 @@ const struct conf_cmd static_cmds[] = {
 	{ "expires",                CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 2),  set_expires,          SL(expires),                NULL },
 	{ "disable_symlinks",       CONF_HTTP_ALL,            CONF_ARGS(1, 2),  set_disable_symlinks, SL(disable_symlinks),       NULL },
 	{ "sendfile_max_chunk",     CONF_HTTP_ALL,            CONF_ARGS(1, 1),  conf_set_size,        SL(sendfile_max_chunk),     NULL },
-	{ "limit_rate",             CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  conf_set_size,        SL(limit_rate),             NULL },
-	{ "limit_rate_after",       CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  conf_set_size,        SL(limit_rate_after),       NULL },
+	{ "limit_rate",             CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  set_limit_rate,       SL(limit_rate),             NULL },
+	{ "limit_rate_after",       CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(1, 1),  set_limit_rate,       SL(limit_rate_after),       NULL },
 	{ "open_file_cache",        CONF_HTTP_ALL,            CONF_ARGS(1, 2),  set_open_file_cache,  SL(ofc_max),                NULL },
 	{ "open_file_cache_valid",  CONF_HTTP_ALL,            CONF_ARGS(1, 1),  conf_set_sec,         SL(ofc_valid),              NULL },
 	{ "open_file_cache_min_uses", CONF_HTTP_ALL,          CONF_ARGS(1, 1),  conf_set_int,         SL(ofc_min_uses),           NULL },
@@ -119,6 +120,10 @@ static_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	}
 	CONF_MERGE_SIZE(s->sendfile_max_chunk, up->sendfile_max_chunk,
 	    SENDFILE_CHUNK);
+	if (s->limit_rate == CONF_UNSET_SIZE)
+		s->limit_rate_value = up->limit_rate_value;
+	if (s->limit_rate_after == CONF_UNSET_SIZE)
+		s->limit_rate_after_value = up->limit_rate_after_value;
 	CONF_MERGE_SIZE(s->limit_rate, up->limit_rate, 0);
 	CONF_MERGE_SIZE(s->limit_rate_after, up->limit_rate_after, 0);
 	if (s->ofc_max == CONF_UNSET_MSEC) {
@@ -216,6 +221,28 @@ set_try_files(struct conf *cf, const struct conf_cmd *cmd, void *field)
 }
 
 /* "[modified] time", "epoch", "max", "off"; time may be "@h:m" daily. */
+/* limit_rate and limit_rate_after: a size, or variables read per request */
+static int
+set_limit_rate(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
+	struct http_loc		*l = cf->slots[CONF_SLOT_LOC];
+	struct static_loc	*s = &l->static_files;
+	struct str		*v = &cf->node->args[1];
+	struct cvalue		**cv;
+	size_t			*size = field;
+
+	if (memchr(v->data, '$', v->len) == NULL)
+		return conf_set_size(cf, cmd, field);
+	if (*size != CONF_UNSET_SIZE)
+		return conf_duplicate(cf);
+	cv = size == &s->limit_rate ? &s->limit_rate_value :
+	    &s->limit_rate_after_value;
+	*size = 0;
+	*cv = cvalue_compile(cf, &h->vars, v);
+	return *cv == NULL ? -1 : 0;
+}
+
 static int
 set_expires(struct conf *cf, const struct conf_cmd *cmd, void *field)
 {

@@ -72,6 +72,8 @@ struct static_loc {
 	size_t			 sendfile_max_chunk;	/* 0: no limit */
 	size_t			 limit_rate;	/* bytes per second; 0: none */
 	size_t			 limit_rate_after;
+	struct cvalue		*limit_rate_value;	/* with variables */
+	struct cvalue		*limit_rate_after_value;
 
 	/* open_file_cache: accepted; files are opened on every request */
 	int64_t			 ofc_max;	/* 0: off */

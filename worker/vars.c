@@ -257,7 +257,7 @@ get_cookie(struct request *r, struct str *out, uintptr_t data)
 	const struct http1_header *h;
 	size_t			 i;
 
-	if (in == NULL)
+	if (in == NULL || want->len == 0)
 		return not_found(out);
 	for (i = 0; i < in->nheaders; i++) {
 		h = &in->headers[i];
@@ -278,7 +278,7 @@ get_arg(struct request *r, struct str *out, uintptr_t data)
 	const struct str	*want = (const struct str *)data;
 	const char		*p = r->args.data, *end, *name, *name_end;
 
-	if (p == NULL)
+	if (p == NULL || want->len == 0)
 		return not_found(out);
 	end = p + r->args.len;
 	while (p < end) {
@@ -372,7 +372,12 @@ get_request_field(struct request *r, struct str *out, uintptr_t data)
 	case RQ_REQUEST:	return set_slice(out, &r->request_line);
 	case RQ_METHOD:		return set_slice(out, &r->method);
 	case RQ_REQUEST_URI:	return set_slice(out, &r->unparsed_uri);
-	case RQ_URI:		return set_slice(out, &r->uri);
+	case RQ_URI:
+		/* a request refused before its URI was known: empty, as
+		 * nginx logs it, not "-" */
+		if (r->uri.data == NULL)
+			return SET_LIT(out, "");
+		return set_slice(out, &r->uri);
 	case RQ_ARGS:
 		/* no '?' at all: not found, so logs show "-" as nginx's do */
 		if (r->args.data == NULL)
@@ -654,6 +659,23 @@ get_request_body_file(struct request *r, struct str *out, uintptr_t data)
 	return set_lit(out, path, strlen(path));
 }
 
+/*
+ * $limit_rate: what "set $limit_rate" stored or sending worked out; 0
+ * before that, as nginx evaluates limit_rate's variables only then.
+ */
+static int
+get_limit_rate(struct request *r, struct str *out, uintptr_t data)
+{
+	return set_uint(r, out, r->limit_rate > 0 ? (uint64_t)r->limit_rate :
+	    0);
+}
+
+static int
+get_pipe(struct request *r, struct str *out, uintptr_t data)
+{
+	return r->pipelined ? SET_LIT(out, "p") : SET_LIT(out, ".");
+}
+
 static int
 get_not_found(struct request *r, struct str *out, uintptr_t data)
 {
@@ -796,6 +818,8 @@ static const struct var_def	builtin_vars[] = {
 	{ "time_iso8601",	get_time_iso8601,	0, VAR_NOCACHE },
 	{ "request_id",		get_request_id,		0, 0 },
 	{ "request_body",	get_request_body,	0, VAR_NOCACHE },
+	{ "pipe",		get_pipe,		0, 0 },
+	{ "limit_rate",		get_limit_rate,		0, VAR_NOCACHE },
 	{ "request_body_file",	get_request_body_file,	0, VAR_NOCACHE },
 	{ "document_root",	get_document_root,	0, VAR_NOCACHE },
 	{ "connections_active",	get_connections,	STAT_ACTIVE, VAR_NOCACHE },
@@ -888,7 +912,8 @@ vars_index(struct vars *vs, struct conf *cf, const char *name, size_t len)
 	}
 	for (i = 0; i < vs->list.n; i++) {
 		fam = ARRAY_AT(&vs->list, struct var, i);
-		if (!(fam->flags & VAR_PREFIX) || len <= fam->name.len ||
+		/* "$arg_" alone is a name nginx takes, always empty */
+		if (!(fam->flags & VAR_PREFIX) || len < fam->name.len ||
 		    !str_caseeq(name, fam->name.len, fam->name.data,
 		    fam->name.len))
 			continue;

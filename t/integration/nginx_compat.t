@@ -2,7 +2,8 @@
 # Everyday nginx directives and variables that nginx's own test suite uses:
 # $request_body and $request_body_file (with client_body_in_file_only),
 # chunked bodies pipelined past a small header buffer, limit_except,
-# keepalive_time, keepalive_disable, connection_pool_size.
+# keepalive_time, keepalive_disable, connection_pool_size, proxy_method,
+# $pipe, $arg_ alone, limit_rate with variables and $limit_rate.
 
 import os
 import re
@@ -72,6 +73,27 @@ http {
         location /kazero {
             keepalive_timeout 0;
             return 200 "kazero\n";
+        }
+        location /pm/const { proxy_method PUT;
+            proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/; }
+        location /pm/var { proxy_method $arg_m;
+            proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/; }
+        location /pm/parent/ {
+            proxy_method DELETE;
+            location /pm/parent/child {
+                proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/;
+            }
+        }
+        location /pipe { return 200 "pipe=$pipe\n"; }
+        location /arg { return 200 "[$arg_a:$arg_]\n"; }
+        location /lr/ {
+            limit_rate $arg_r;
+            limit_rate_after $arg_a;
+            add_header X-Rate $limit_rate;
+        }
+        location /lrset/ {
+            set $limit_rate $arg_r;
+            add_header X-Rate $limit_rate;
         }
         location /lmtret/ {
             limit_except GET { }
@@ -234,7 +256,60 @@ is_(ka("/katime", safari), "keep-alive",
 is_(ka("/kanone", msie6, "POST"), "keep-alive", "keepalive_disable none")
 is_(ka("/kazero", {}), "close", "keepalive_timeout 0: Connection: close")
 
+
+# proxy_method, $pipe, $arg_ ----------------------------------------------
+
+is_(t.get("/pm/const").body, "backend PUT /replaced/\n", "proxy_method")
+is_(t.get("/pm/var?m=PATCH").body, "backend PATCH /replaced/\n",
+    "proxy_method with a variable")
+if usher_only("an empty method goes upstream"):
+    is_(t.get("/pm/var").body, "backend GET /replaced/\n",
+        "proxy_method: empty keeps the client's method")
+is_(t.get("/pm/parent/child").body, "backend DELETE /replaced/\n",
+    "proxy_method: inherited")
+if usher_only("a method with a space goes upstream as it is"):
+    is_(t.get("/pm/var?m=GET%20/x").status, 500,
+        "proxy_method: a value that is not a token is refused")
+
+reply = t.raw("GET /pipe HTTP/1.1\r\nHost: a\r\n\r\n"
+              "GET /pipe HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+like(reply.decode("latin-1"), r"(?s)pipe=\..*pipe=p",
+     "$pipe: . then p for a pipelined request")
+is_(t.get("/arg?a=1&=2").body, "[1:]\n", "$arg_ alone is empty")
+
+# limit_rate with variables and $limit_rate --------------------------------
+
+t.write_file("lr/f.bin", "r" * 3000)
+t.write_file("lrset/f.bin", "s" * 3000)
+r = t.get("/lr/f.bin?r=1k")
+is_(r.header("X-Rate"), "0",
+    "limit_rate $arg_r: $limit_rate is 0 until sending works it out")
+start = time.time()
+r = t.get("/lr/f.bin?r=1k")
+took = time.time() - start
+ok(len(r.body) == 3000 and took >= 1.5,
+   "limit_rate $arg_r: 3000 bytes at 1k/s take 2s (%.1fs)" % took)
+start = time.time()
+r = t.get("/lr/f.bin?r=1k&a=3k")
+ok(len(r.body) == 3000 and time.time() - start < 1,
+   "limit_rate_after $arg_a: sent at once")
+start = time.time()
+r = t.get("/lr/f.bin?r=bad")
+ok(len(r.body) == 3000 and time.time() - start < 1,
+   "limit_rate: an invalid value is no limit")
+r = t.get("/lrset/f.bin?r=bad")
+is_(r.header("X-Rate"), "0", "set $limit_rate: an invalid value is ignored")
+r = t.get("/lrset/f.bin?r=40k")
+is_(r.header("X-Rate"), "40960", "set $limit_rate")
+start = time.time()
+r = t.get("/lrset/f.bin?r=1k")
+took = time.time() - start
+ok(len(r.body) == 3000 and took >= 1.5,
+   "set $limit_rate: applies to the file (%.1fs)" % took)
+
 t.check_error_log()
+like(t.read("error.log"), r'invalid \$limit_rate "bad"',
+     "set $limit_rate: the invalid value is logged")
 
 for conf, msg in (
         ("limit_except GET FOO { }", r'invalid method "FOO"'),
