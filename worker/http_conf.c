@@ -4,6 +4,7 @@
  * a block is read.  Modules with tables of their own (rewrite, access
  * log) are listed in worker_conf.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -589,34 +590,128 @@ find_addr(struct http_main *h, const struct addr *a)
 	return NULL;
 }
 
+/* The options of one listen directive. */
+struct listen_opts {
+	bool	def, reuseport, opts, ssl;
+	int	backlog;
+};
+
+/* Adds s to the servers of address a. */
 static int
-set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
+listen_add(struct conf *cf, const struct addr *a, const struct listen_opts *o)
 {
 	struct http_main	*h = cf->slots[CONF_SLOT_HTTP];
 	struct http_srv		*s = cf->slots[CONF_SLOT_SRV];
 	struct http_addr	*ha, **hp;
 	struct http_srv		**sp;
-	struct addr		 a;
-	char			 err[256];
-	const char		*arg;
 	size_t			 i;
-	bool			 def = false, reuseport = false, opts = false;
-	bool			 ssl = false;
-	int			 backlog = 511;
 
-	if (addr_parse(&a, CONF_ARG(cf, 1), cf->node->args[1].len, 80, true,
-	    err, sizeof(err)) == -1) {
-		conf_error(cf, "%s in \"%s\" of the \"listen\" directive", err,
+	s->has_listen = true;
+	if ((ha = find_addr(h, a)) == NULL) {
+		if ((ha = pool_calloc(cf->pool, sizeof(*ha))) == NULL)
+			return -1;
+		ha->addr = *a;
+		array_init(&ha->servers, cf->pool, 2, sizeof(struct http_srv *));
+		if ((hp = array_push(&h->addrs)) == NULL)
+			return -1;
+		*hp = ha;
+	} else if (o->opts) {
+		conf_error(cf, "duplicate listen options for %s",
 		    CONF_ARG(cf, 1));
+		return -1;
+	}
+	for (i = 0; i < ha->servers.n; i++)
+		if (*ARRAY_AT(&ha->servers, struct http_srv *, i) == s) {
+			conf_error(cf, "a duplicate listen %s",
+			    CONF_ARG(cf, 1));
+			return -1;
+		}
+	if (o->def) {
+		if (ha->default_set) {
+			conf_error(cf, "a duplicate default server for %s",
+			    CONF_ARG(cf, 1));
+			return -1;
+		}
+		ha->default_set = true;
+		ha->default_srv = s;
+	}
+	if (o->opts || ha->servers.n == 0) {
+		ha->reuseport = o->reuseport;
+		ha->backlog = o->backlog;
+	}
+	if (o->ssl) {
+		ha->ssl = true;
+		s->listen_ssl = true;
+	}
+	if ((sp = array_push(&ha->servers)) == NULL)
+		return -1;
+	*sp = s;
+	return 0;
+}
+
+/*
+ * A port range, "addr:first-last" or "first-last", as nginx takes in
+ * listen: 1 with *from (where the port starts), *first and *last set; 0
+ * for none; -1 after conf_error().
+ */
+static int
+listen_range(struct conf *cf, const struct str *arg, size_t *from,
+    int64_t *first, int64_t *last)
+{
+	const char	*p = arg->data, *end = p + arg->len, *port, *dash, *rb;
+
+	if (arg->len >= 5 && strncmp(p, "unix:", 5) == 0)
+		return 0;
+	rb = memchr(p, ']', arg->len);
+	port = memrchr(rb != NULL ? rb : p, ':', (size_t)(end -
+	    (rb != NULL ? rb : p)));
+	port = port != NULL ? port + 1 : p;
+	if ((dash = memchr(port, '-', (size_t)(end - port))) == NULL ||
+	    dash == port || strspn(port, "0123456789") != (size_t)(dash - port))
+		return 0;		/* "my-host" is a name */
+	*first = str_atoi(port, (size_t)(dash - port));
+	*last = str_atoi(dash + 1, (size_t)(end - dash - 1));
+	if (*first < 1 || *first > 65535 || *last < 1 || *last > 65535) {
+		conf_error(cf, "invalid port in \"%s\" of the \"listen\" "
+		    "directive", arg->data);
+		return -1;
+	}
+	if (*first > *last) {
+		conf_error(cf, "invalid port range in \"%s\" of the "
+		    "\"listen\" directive", arg->data);
+		return -1;
+	}
+	*from = (size_t)(port - p);
+	return 1;
+}
+
+static int
+set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
+{
+	struct str		*arg1 = &cf->node->args[1];
+	struct listen_opts	 o = { .backlog = 511 };
+	struct addr		 a;
+	char			 err[256], buf[300];
+	const char		*arg;
+	size_t			 i, from;
+	int64_t			 first, last, port;
+	int			 rc;
+
+	if ((rc = listen_range(cf, arg1, &from, &first, &last)) == -1)
+		return -1;
+	if (rc == 0)
+		first = last = 0;
+	else if (from + 6 > sizeof(buf)) {
+		conf_error(cf, "invalid address \"%s\"", arg1->data);
 		return -1;
 	}
 	for (i = 2; i < cf->node->nargs; i++) {
 		arg = CONF_ARG(cf, i);
 		if (strcmp(arg, "default_server") == 0 ||
 		    strcmp(arg, "default") == 0)
-			def = true;
+			o.def = true;
 		else if (strcmp(arg, "reuseport") == 0)
-			reuseport = opts = true;
+			o.reuseport = o.opts = true;
 		else if (strncmp(arg, "backlog=", 8) == 0) {
 			int64_t	 b = str_atoi(arg + 8, strlen(arg + 8));
 
@@ -625,10 +720,10 @@ set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
 				    arg + 8);
 				return -1;
 			}
-			backlog = (int)b;
-			opts = true;
+			o.backlog = (int)b;
+			o.opts = true;
 		} else if (strcmp(arg, "ssl") == 0) {
-			ssl = true;
+			o.ssl = true;
 		} else if (strcmp(arg, "http2") == 0 || strcmp(arg, "quic") == 0 ||
 		    strcmp(arg, "proxy_protocol") == 0) {
 			conf_error(cf, "the \"%s\" parameter of the \"listen\" "
@@ -646,46 +741,23 @@ set_listen(struct conf *cf, const struct conf_cmd *cmd, void *field)
 			return -1;
 		}
 	}
-	s->has_listen = true;
-	if ((ha = find_addr(h, &a)) == NULL) {
-		if ((ha = pool_calloc(cf->pool, sizeof(*ha))) == NULL)
-			return -1;
-		ha->addr = a;
-		array_init(&ha->servers, cf->pool, 2, sizeof(struct http_srv *));
-		if ((hp = array_push(&h->addrs)) == NULL)
-			return -1;
-		*hp = ha;
-	} else if (opts) {
-		conf_error(cf, "duplicate listen options for %s",
-		    CONF_ARG(cf, 1));
-		return -1;
-	}
-	for (i = 0; i < ha->servers.n; i++)
-		if (*ARRAY_AT(&ha->servers, struct http_srv *, i) == s) {
-			conf_error(cf, "a duplicate listen %s",
-			    CONF_ARG(cf, 1));
+	/* a range is one listen per port, sharing the options */
+	for (port = first; port <= last; port++) {
+		if (rc == 1) {
+			memcpy(buf, arg1->data, from);
+			snprintf(buf + from, sizeof(buf) - from, "%d",
+			    (int)port);
+		}
+		if (addr_parse(&a, rc == 1 ? buf : arg1->data, rc == 1 ?
+		    strlen(buf) : arg1->len, 80, true, err,
+		    sizeof(err)) == -1) {
+			conf_error(cf, "%s in \"%s\" of the \"listen\" "
+			    "directive", err, arg1->data);
 			return -1;
 		}
-	if (def) {
-		if (ha->default_set) {
-			conf_error(cf, "a duplicate default server for %s",
-			    CONF_ARG(cf, 1));
+		if (listen_add(cf, &a, &o) == -1)
 			return -1;
-		}
-		ha->default_set = true;
-		ha->default_srv = s;
 	}
-	if (opts || ha->servers.n == 0) {
-		ha->reuseport = reuseport;
-		ha->backlog = backlog;
-	}
-	if (ssl) {
-		ha->ssl = true;
-		s->listen_ssl = true;
-	}
-	if ((sp = array_push(&ha->servers)) == NULL)
-		return -1;
-	*sp = s;
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # $request_body and $request_body_file (with client_body_in_file_only),
 # chunked bodies pipelined past a small header buffer, limit_except,
 # keepalive_time, keepalive_disable, connection_pool_size, proxy_method,
-# $pipe, $arg_ alone, limit_rate with variables and $limit_rate.
+# $pipe, $arg_ alone, limit_rate with variables and $limit_rate, listen
+# with a port range.
 
 import os
 import re
@@ -311,6 +312,48 @@ t.check_error_log()
 like(t.read("error.log"), r'invalid \$limit_rate "bad"',
      "set $limit_rate: the invalid value is logged")
 
+
+# listen with a port range -------------------------------------------------
+
+def free_pair():
+    import socket
+    for _ in range(50):
+        p = free_port()
+        if p >= 65535:
+            continue
+        try:
+            with socket.socket() as s1, socket.socket() as s2:
+                s1.bind(("127.0.0.1", p))
+                s2.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+    return None
+
+
+p = free_pair()
+if p is None:
+    skip("no two consecutive free ports", 3)
+else:
+    lt = Usher("""
+events { }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%d-%d;
+        return 200 "port=$server_port addr=$server_addr\\n";
+    }
+}
+""" % (p, p + 1))
+    lt.start()
+    is_(http_get(p, "/").body, "port=%d addr=127.0.0.1\n" % p,
+        "listen range: the first port")
+    is_(http_get(p + 1, "/").body, "port=%d addr=127.0.0.1\n" % (p + 1),
+        "listen range: the last port")
+    lt.stop()
+    lt.check_error_log(name="listen range: no alert, crit or sanitizer "
+                       "report")
+
 for conf, msg in (
         ("limit_except GET FOO { }", r'invalid method "FOO"'),
         ("limit_except GET { } limit_except POST { }",
@@ -318,7 +361,11 @@ for conf, msg in (
         ("limit_except GET { return 200; }",
          r'"return" directive is not allowed here'),
         ("keepalive_disable msie6 opera;", r'invalid value "opera"'),
-        ("keepalive_time 1x;", r'"keepalive_time" directive invalid value')):
+        ("keepalive_time 1x;", r'"keepalive_time" directive invalid value'),
+        ("} } server { listen 127.0.0.1:90-80; location / {",
+         r'invalid port range in "127.0.0.1:90-80"'),
+        ("} } server { listen 127.0.0.1:80-70000; location / {",
+         r'invalid port in "127.0.0.1:80-70000"')):
     bad = Usher("""
 events { }
 http {
