@@ -924,18 +924,20 @@ http_read_body(struct request *r, http_done_fn *done)
 
 	r->body_done = done;
 	r->body_in.fd = -1;
-	if (!r->discard_body) {
-		/* no body, or one already consumed */
-		r->body_in.done = true;
-		done(r);
-		return;
-	}
+	/* as nginx, even for an empty body: reading it meets the
+	 * expectation */
 	if (r->expect_continue && !hc->sent_continue &&
 	    hc->rend == hc->rstart) {
 		static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 		hc->sent_continue = true;
 		conn_send(c, cont, sizeof(cont) - 1);
+	}
+	if (!r->discard_body) {
+		/* no body, or one already consumed */
+		r->body_in.done = true;
+		done(r);
+		return;
 	}
 	/* bytes that came with the head */
 	avail = hc->rend - hc->rstart;

@@ -4,7 +4,7 @@
 # chunked bodies pipelined past a small header buffer, limit_except,
 # keepalive_time, keepalive_disable, connection_pool_size, proxy_method,
 # $pipe, $arg_ alone, limit_rate with variables and $limit_rate, listen
-# with a port range.
+# with a port range, 100 Continue for a proxied empty body.
 
 import os
 import re
@@ -277,6 +277,17 @@ reply = t.raw("GET /pipe HTTP/1.1\r\nHost: a\r\n\r\n"
 like(reply.decode("latin-1"), r"(?s)pipe=\..*pipe=p",
      "$pipe: . then p for a pipelined request")
 is_(t.get("/arg?a=1&=2").body, "[1:]\n", "$arg_ alone is empty")
+
+# a proxied request reads its body, even an empty one: the expectation is
+# met with 100 Continue, as nginx does
+reply = t.raw("POST /pm/const HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+              "Content-Length: 0\r\nConnection: close\r\n\r\n")
+like(reply.decode("latin-1"), r"^HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200",
+     "Expect: 100-continue, proxied, empty body: 100 then the response")
+reply = t.raw("POST /pm/const HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\n"
+              "Content-Length: 0\r\n\r\n")
+like(reply.decode("latin-1"), r"^HTTP/1.1 200",
+     "Expect: 100-continue from HTTP/1.0: no 100")
 
 # limit_rate with variables and $limit_rate --------------------------------
 
