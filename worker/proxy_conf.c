@@ -315,18 +315,26 @@ set_proxy_redirect(struct conf *cf, const struct conf_cmd *cmd, void *field)
 	struct http_loc		*l = cf->slots[CONF_SLOT_LOC];
 	struct proxy_loc	*p = &l->proxy;
 	struct proxy_redirect	*r;
+	struct str		*from = &cf->node->args[1];
+	char			 err[256];
+	bool			 def = false;
 
 	if (CONF_NARGS(cf) == 1) {
-		if (strcmp(CONF_ARG(cf, 1), "off") == 0)
+		if (strcmp(CONF_ARG(cf, 1), "off") == 0) {
 			p->redirect_mode = PROXY_REDIRECT_OFF;
-		else if (strcmp(CONF_ARG(cf, 1), "default") == 0)
-			p->redirect_mode = PROXY_REDIRECT_DEFAULT;
-		else {
+			return 0;
+		}
+		if (strcmp(CONF_ARG(cf, 1), "default") != 0) {
 			conf_error(cf, "invalid parameter \"%s\"",
 			    CONF_ARG(cf, 1));
 			return -1;
 		}
-		return 0;
+		/* alone it is the default; among others one of the list */
+		if (p->redirects == NULL) {
+			p->redirect_mode = PROXY_REDIRECT_DEFAULT;
+			return 0;
+		}
+		def = true;
 	}
 	if (p->redirects == NULL) {
 		if ((p->redirects = pool_calloc(cf->pool,
@@ -335,10 +343,39 @@ set_proxy_redirect(struct conf *cf, const struct conf_cmd *cmd, void *field)
 		array_init(p->redirects, cf->pool, 2,
 		    sizeof(struct proxy_redirect));
 	}
+	/* a "default" written before the list joins it */
+	if (p->redirect_mode == PROXY_REDIRECT_DEFAULT &&
+	    p->redirects->n == 0) {
+		if ((r = array_push(p->redirects)) == NULL)
+			return -1;
+		r->kind = PROXY_RD_DEFAULT;
+	}
 	p->redirect_mode = PROXY_REDIRECT_LIST;
 	if ((r = array_push(p->redirects)) == NULL)
 		return -1;
-	r->from = cf->node->args[1];
+	if (def) {
+		r->kind = PROXY_RD_DEFAULT;
+		return 0;
+	}
+	if (from->len > 1 && from->data[0] == '~') {
+		bool		 caseless = from->len > 2 && from->data[1] == '*';
+		const char	*pat = from->data + (caseless ? 2 : 1);
+
+		r->kind = PROXY_RD_REGEX;
+		if ((r->regex = pool_calloc(cf->pool, sizeof(*r->regex))) ==
+		    NULL)
+			return -1;
+		if (regex_compile(r->regex, cf->pool, pat, caseless, err,
+		    sizeof(err)) == -1) {
+			conf_error(cf, "%s", err);
+			return -1;
+		}
+	} else if (memchr(from->data, '$', from->len) != NULL) {
+		if ((r->from_value = cvalue_compile(cf, &h->vars, from)) ==
+		    NULL)
+			return -1;
+	} else
+		r->from = *from;
 	r->to = cvalue_compile(cf, &h->vars, &cf->node->args[2]);
 	return r->to == NULL ? -1 : 0;
 }

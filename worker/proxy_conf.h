@@ -53,8 +53,17 @@ struct proxy_header {
 	bool		 dynamic;	/* value has variables */
 };
 
+enum proxy_redirect_kind {
+	PROXY_RD_PREFIX = 0,	/* from: a prefix, maybe with variables */
+	PROXY_RD_REGEX,		/* ~ or ~*: the whole value, $1.. in to */
+	PROXY_RD_DEFAULT	/* "default" among others */
+};
+
 struct proxy_redirect {
+	int		 kind;
 	struct str	 from;		/* literal prefix */
+	struct cvalue	*from_value;	/* with variables, or NULL */
+	struct regex	*regex;
 	struct cvalue	*to;
 };
 

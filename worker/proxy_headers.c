@@ -547,8 +547,59 @@ hidden(const struct proxy_loc *pl, const char *n, size_t len)
 }
 
 /*
+ * proxy_redirect's default: "http://" host [uri] of proxy_pass becomes the
+ * location's name (or nothing without a URI).  0 with *from and *to set,
+ * -1 if it does not apply.
+ */
+static int
+redirect_default(struct proxy_ctx *p, struct str *from, struct str *to)
+{
+	struct proxy_loc	*pl = p->pl;
+	size_t			 flen;
+	char			*f;
+
+	if (pl->url != NULL || pl->upstream == NULL)
+		return -1;
+	flen = 7 + pl->host.len + (pl->has_uri ? pl->uri.len : 0);
+	if ((f = pool_alloc(p->r->pool, flen + 1)) == NULL)
+		return -1;
+	memcpy(f, "http://", 7);
+	memcpy(f + 7, pl->host.data, pl->host.len);
+	if (pl->has_uri)
+		memcpy(f + 7 + pl->host.len, pl->uri.data, pl->uri.len);
+	from->data = f;
+	from->len = flen;
+	*to = pl->has_uri ? pl->location : (struct str)STR("");
+	return 0;
+}
+
+/*
+ * A regex rule replaces the whole value; its captures become the
+ * request's $1.. for the replacement, as nginx does.  0 on a match.
+ */
+static int
+redirect_regex(struct request *r, const struct proxy_redirect *rd,
+    const char *v, size_t len, struct str *to)
+{
+	int	 caps[2 * REGEX_MAX_CAPTURES];
+	char	*subject;
+
+	if (!regex_match(rd->regex, v, len, caps,
+	    sizeof(caps) / sizeof(caps[0])))
+		return -1;
+	if ((subject = pool_strndup(r->pool, v, len)) == NULL)
+		return -1;
+	memcpy(r->caps, caps, sizeof(caps));
+	r->ncaps = rd->regex->ncaptures + 1;
+	r->cap_subject.data = subject;
+	r->cap_subject.len = len;
+	return cvalue_eval(r, rd->to, to);
+}
+
+/*
  * proxy_redirect: the default replaces the proxy_pass URL's start with
- * the location; a list replaces literal prefixes.
+ * the location; a list replaces prefixes (literal or with variables) or,
+ * for a regex, the whole value; the first rule that matches wins.
  */
 static struct str
 rewrite_redirect(struct proxy_ctx *p, const char *v, size_t len)
@@ -562,23 +613,8 @@ rewrite_redirect(struct proxy_ctx *p, const char *v, size_t len)
 	if (pl->redirect_mode == PROXY_REDIRECT_OFF)
 		return out;
 	if (pl->redirect_mode == PROXY_REDIRECT_DEFAULT) {
-		if (pl->url != NULL || pl->upstream == NULL)
-			return out;
-		/* "http://" host uri -> location */
-		size_t	 flen = 7 + pl->host.len + (pl->has_uri ? pl->uri.len :
-			    0);
-		char	*f = pool_alloc(r->pool, flen + 1);
-
-		if (f == NULL)
-			return out;
-		memcpy(f, "http://", 7);
-		memcpy(f + 7, pl->host.data, pl->host.len);
-		if (pl->has_uri)
-			memcpy(f + 7 + pl->host.len, pl->uri.data, pl->uri.len);
-		from.data = f;
-		from.len = flen;
-		to = pl->has_uri ? pl->location : (struct str)STR("");
-		if (len < from.len || strncasecmp(v, from.data, from.len) != 0)
+		if (redirect_default(p, &from, &to) == -1 ||
+		    len < from.len || strncasecmp(v, from.data, from.len) != 0)
 			return out;
 		goto replace;
 	}
@@ -586,13 +622,31 @@ rewrite_redirect(struct proxy_ctx *p, const char *v, size_t len)
 		struct proxy_redirect *rd = ARRAY_AT(pl->redirects,
 		    struct proxy_redirect, i);
 
-		if (len < rd->from.len ||
-		    strncmp(v, rd->from.data, rd->from.len) != 0)
-			continue;
-		from = rd->from;
-		if (cvalue_eval(r, rd->to, &to) == -1)
-			return out;
-		goto replace;
+		switch (rd->kind) {
+		case PROXY_RD_DEFAULT:
+			if (redirect_default(p, &from, &to) == -1 ||
+			    len < from.len ||
+			    strncasecmp(v, from.data, from.len) != 0)
+				continue;
+			goto replace;
+		case PROXY_RD_REGEX:
+			if (redirect_regex(r, rd, v, len, &to) == -1)
+				continue;
+			from.data = (char *)v;
+			from.len = len;
+			goto replace;
+		default:
+			from = rd->from;
+			if (rd->from_value != NULL &&
+			    cvalue_eval(r, rd->from_value, &from) == -1)
+				return out;
+			if (len < from.len ||
+			    strncmp(v, from.data, from.len) != 0)
+				continue;
+			if (cvalue_eval(r, rd->to, &to) == -1)
+				return out;
+			goto replace;
+		}
 	}
 	return out;
 replace:

@@ -4,7 +4,8 @@
 # chunked bodies pipelined past a small header buffer, limit_except,
 # keepalive_time, keepalive_disable, connection_pool_size, proxy_method,
 # $pipe, $arg_ alone, limit_rate with variables and $limit_rate, listen
-# with a port range, 100 Continue for a proxied empty body.
+# with a port range, 100 Continue for a proxied empty body, proxy_redirect
+# with variables, regexes and "default" among others.
 
 import os
 import re
@@ -85,6 +86,13 @@ http {
                 proxy_pass http://127.0.0.1:%%PORT_B%%/replaced/;
             }
         }
+        location /rd/ {
+            set $v var_here;
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+            proxy_redirect http://127.0.0.1:%%PORT_B%%/rd/$v/ /replaced/$v/;
+            proxy_redirect ~*^(.+)/RD/re_([^/]+) $1/$2/x.html;
+            proxy_redirect default;
+        }
         location /pipe { return 200 "pipe=$pipe\n"; }
         location /arg { return 200 "[$arg_a:$arg_]\n"; }
         location /lr/ {
@@ -119,6 +127,7 @@ http {
         }
         location /replaced/ { return 200 "backend $request_method $uri\n"; }
         location /lmtother/ { return 200 "backend $request_method $uri\n"; }
+        location /rd/ { return 302 http://127.0.0.1:%%PORT_B%%$uri; }
     }
 }
 """)
@@ -288,6 +297,18 @@ reply = t.raw("POST /pm/const HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\n"
               "Content-Length: 0\r\n\r\n")
 like(reply.decode("latin-1"), r"^HTTP/1.1 200",
      "Expect: 100-continue from HTTP/1.0: no 100")
+
+# proxy_redirect -------------------------------------------------------------
+
+b = t.port("B")
+a = "http://localhost:%d" % t.port("A")
+is_(t.get("/rd/var_here/a").header("Location"), a + "/replaced/var_here/a",
+    "proxy_redirect: a variable in the first argument")
+is_(t.get("/rd/Re_Thing/y").header("Location"),
+    "http://127.0.0.1:%d/Thing/x.html" % b,
+    "proxy_redirect: a caseless regex with captures")
+is_(t.get("/rd/other").header("Location"), a + "/rd/other",
+    "proxy_redirect: default among the others")
 
 # limit_rate with variables and $limit_rate --------------------------------
 
