@@ -195,6 +195,8 @@ void	http_request_named(struct request *, struct http_loc *);
 void	http_respond(struct request *);
 /* An error or redirect status: error_page or the built-in page. */
 void	http_special(struct request *, int status);
+/* An error_page would handle status for r (proxy_intercept_errors). */
+bool	http_has_error_page(struct request *, int status);
 /*
  * Builds the response head from r (status, headers, framing, add_header)
  * in the request pool; NULL if out of memory.

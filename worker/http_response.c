@@ -512,6 +512,12 @@ find_error_page(struct request *r, int status)
 	return NULL;
 }
 
+bool
+http_has_error_page(struct request *r, int status)
+{
+	return find_error_page(r, status) != NULL;
+}
+
 void
 http_special(struct request *r, int status)
 {

@@ -144,8 +144,9 @@ proxy_next(struct proxy_ctx *p, int cond, int status)
 		connect_peer(p);
 		return;
 	}
-	proxy_release(p, counted && (cond & (PROXY_NEXT_ERROR |
-	    PROXY_NEXT_TIMEOUT | PROXY_NEXT_INVALID_HEADER)) != 0, false);
+	/* as nginx: every reason but 403 and 404 counts towards max_fails,
+	 * an http_500 and kin included */
+	proxy_release(p, counted, false);
 	if ((pl->next_upstream & cond) == 0 ||
 	    (p->stream_body && p->body_started) ||
 	    (pl->next_upstream & PROXY_NEXT_OFF) ||

@@ -690,6 +690,30 @@ can_retry(struct proxy_ctx *p)
 	    true : (pl->next_upstream & PROXY_NEXT_NON_IDEMPOTENT) != 0);
 }
 
+/*
+ * proxy_intercept_errors: the server's error answer is dropped and the
+ * location's error_page serves the status instead; a 401 keeps its
+ * challenge, as in nginx.
+ */
+static void
+intercept(struct proxy_ctx *p, const struct http1_resp *u)
+{
+	struct request	*r = p->r;
+	size_t		 i;
+
+	if (u->status == 401)
+		for (i = 0; i < u->nheaders; i++)
+			if (STR_CASEEQ_LIT(u->headers[i].name,
+			    u->headers[i].name_len, "WWW-Authenticate") &&
+			    http_add_header(r, "WWW-Authenticate", 16,
+			    u->headers[i].value, u->headers[i].value_len) == -1) {
+				proxy_fail(p, 500);
+				return;
+			}
+	p->last_status = u->status;
+	proxy_fail(p, u->status);
+}
+
 /* Turns the parsed upstream head into the client's; 0 or -1. */
 static int
 client_head(struct proxy_ctx *p)
@@ -832,6 +856,11 @@ proxy_parse_head(struct proxy_ctx *p)
 	if (cond != 0 && (p->pl->next_upstream & cond) && can_retry(p)) {
 		p->last_status = u->status;
 		proxy_next(p, cond, u->status);
+		return 0;
+	}
+	if (p->pl->intercept_errors && u->status >= 300 &&
+	    !p->upgrade && http_has_error_page(r, u->status)) {
+		intercept(p, u);
 		return 0;
 	}
 	/* framing from the upstream (RFC 9112 6.3) */

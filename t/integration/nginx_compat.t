@@ -5,7 +5,8 @@
 # keepalive_time, keepalive_disable, connection_pool_size, proxy_method,
 # $pipe, $arg_ alone, limit_rate with variables and $limit_rate, listen
 # with a port range, 100 Continue for a proxied empty body, proxy_redirect
-# with variables, regexes and "default" among others.
+# with variables, regexes and "default" among others, max_fails after an
+# http_500, proxy_intercept_errors.
 
 import os
 import re
@@ -23,6 +24,11 @@ events { }
 http {
     access_log off;
     client_body_temp_path %%TESTDIR%%/cbt;
+
+    upstream two {
+        server 127.0.0.1:%%PORT_B%%;
+        server 127.0.0.1:%%PORT_C%%;
+    }
 
     server {
         listen 127.0.0.1:%%PORT_A%%;
@@ -93,6 +99,18 @@ http {
             proxy_redirect ~*^(.+)/RD/re_([^/]+) $1/$2/x.html;
             proxy_redirect default;
         }
+        location /nu/ {
+            proxy_pass http://two;
+            proxy_next_upstream http_500 http_404;
+        }
+        location /ie/ {
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+            proxy_intercept_errors on;
+            error_page 404 /ie404;
+            error_page 401 /ie401;
+        }
+        location /ie404 { return 200 "intercepted [$upstream_addr]\n"; }
+        location /ie401 { return 401 "again\n"; }
         location /pipe { return 200 "pipe=$pipe\n"; }
         location /arg { return 200 "[$arg_a:$arg_]\n"; }
         location /lr/ {
@@ -128,6 +146,20 @@ http {
         location /replaced/ { return 200 "backend $request_method $uri\n"; }
         location /lmtother/ { return 200 "backend $request_method $uri\n"; }
         location /rd/ { return 302 http://127.0.0.1:%%PORT_B%%$uri; }
+        location /nu/500 { return 500; }
+        location /nu/404 { return 404; }
+        location /nu/ok { return 200 "B\n"; }
+        location /ie/404 { return 404; }
+        location /ie/403 { return 403; }
+        location /ie/401 {
+            add_header WWW-Authenticate 'Basic realm="b"' always;
+            return 401;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_C%%;
+        location / { return 200 "C\n"; }
     }
 }
 """)
@@ -309,6 +341,29 @@ is_(t.get("/rd/Re_Thing/y").header("Location"),
     "proxy_redirect: a caseless regex with captures")
 is_(t.get("/rd/other").header("Location"), a + "/rd/other",
     "proxy_redirect: default among the others")
+
+# max_fails after http_500, proxy_intercept_errors ------------------------
+
+# a 404 passed over is not the server's failure; a 500 is (max_fails 1)
+bodies = [t.get("/nu/404").body for _ in range(2)]
+ok(all(b == "C\n" for b in bodies), "next upstream on 404")
+bodies = "".join(t.get("/nu/ok").body for _ in range(2))
+ok("B" in bodies, "a 404 does not count towards max_fails")
+for _ in range(2):
+    t.get("/nu/500")
+bodies = "".join(t.get("/nu/ok").body for _ in range(4))
+is_(bodies, "C\n" * 4, "a 500 passed over counts towards max_fails")
+
+r = t.get("/ie/404")
+is_((r.status, r.body),
+    (404, "intercepted [127.0.0.1:%d]\n" % t.port("B")),
+    "proxy_intercept_errors: error_page serves an upstream 404")
+r = t.get("/ie/403")
+is_(r.status, 403, "proxy_intercept_errors: no error_page, passed on")
+r = t.get("/ie/401")
+is_((r.status, r.header("WWW-Authenticate"), r.body),
+    (401, 'Basic realm="b"', "again\n"),
+    "proxy_intercept_errors: a 401 keeps its challenge")
 
 # limit_rate with variables and $limit_rate --------------------------------
 
