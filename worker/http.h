@@ -103,6 +103,7 @@ struct request {
 	int64_t			 out_length;	/* -1: unknown */
 	struct str		 location;
 	struct array		 out_headers;	/* struct header */
+	struct array		*out_trailers;	/* add_trailer's, once sent */
 	struct str		 body;		/* a body held in memory */
 	bool			 header_sent;
 	bool			 expires_done;	/* expires was applied */

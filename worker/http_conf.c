@@ -70,6 +70,7 @@ const struct conf_cmd http_core_cmds[] = {
 	{ "server_name_in_redirect",    CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(server_name_in_redirect),  NULL },
 	{ "recursive_error_pages",      CONF_HTTP_ALL,            CONF_FLAG,                conf_set_flag,          LOC(recursive_error_pages),    NULL },
 	{ "add_header",                 CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(2, 3),          set_add_header,         LOC(add_headers),              NULL },
+	{ "add_trailer",                CONF_HTTP_ALL | CONF_LIF, CONF_ARGS(2, 3),          set_add_header,         LOC(add_trailers),             NULL },
 	{ "error_page",                 CONF_HTTP_ALL | CONF_LIF, CONF_ARGS_MIN(2),         set_error_page,         LOC(error_pages),              NULL },
 	{ "client_body_buffer_size",    CONF_HTTP_ALL,            CONF_ARGS(1, 1),          conf_set_size,          LOC(client_body_buffer_size),  NULL },
 	{ "client_body_temp_path",      CONF_HTTP_ALL,            CONF_ARGS(1, 4),          conf_set_path,          LOC(client_body_temp_path),    NULL },
@@ -230,6 +231,7 @@ http_loc_merge(struct conf *cf, struct http_loc *l, const struct http_loc *p)
 	CONF_MERGE_INT(l->rewrite_log, p->rewrite_log, 0);
 	/* add_header and error_page: a level that sets any replaces all */
 	CONF_MERGE_PTR(l->add_headers, p->add_headers, NULL);
+	CONF_MERGE_PTR(l->add_trailers, p->add_trailers, NULL);
 	CONF_MERGE_PTR(l->error_pages, p->error_pages, NULL);
 	CONF_MERGE_PTR(l->access_rules, p->access_rules, NULL);
 	CONF_MERGE_SIZE(l->client_body_buffer_size, p->client_body_buffer_size,

@@ -111,6 +111,7 @@ struct http_loc {
 
 	struct array		*access_rules;	/* allow, deny (access.c) */
 	struct array		*add_headers;	/* struct header_add */
+	struct array		*add_trailers;	/* struct header_add */
 	struct array		*error_pages;	/* struct error_page */
 
 	struct access_log_conf	 log;

@@ -364,15 +364,85 @@ http_build_head(struct request *r, size_t *len)
 	return buf;
 }
 
+/* add_trailer has something for this response. */
+static bool
+trailers_apply(const struct request *r, int status)
+{
+	const struct http_loc	*l = r->loc ? r->loc : r->srv->loc;
+	const struct header_add	*ha;
+	size_t			 i;
+
+	if (l->add_trailers == NULL || r->version < 11 || r->head)
+		return false;
+	for (i = 0; i < l->add_trailers->n; i++) {
+		ha = ARRAY_AT(l->add_trailers, struct header_add, i);
+		if (ha->always || add_header_status(status))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The end of a chunked body in memory (after the CRLF that ends a chunk,
+ * if crlf): the last chunk and add_trailer's fields, evaluated in order so
+ * that $sent_trailer_ sees those before.
+ */
+static int
+build_trailers(struct request *r, int status, bool crlf, struct str *out)
+{
+	const struct http_loc	*l = r->loc ? r->loc : r->srv->loc;
+	const struct header_add	*ha;
+	struct header		*h;
+	struct str		 v;
+	size_t			 i, size = 9;
+	char			*p;
+
+	if ((r->out_trailers = pool_alloc(r->pool,
+	    sizeof(*r->out_trailers))) == NULL ||
+	    array_init(r->out_trailers, r->pool, 4, sizeof(struct header)) ==
+	    -1)
+		return -1;
+	for (i = 0; i < l->add_trailers->n; i++) {
+		ha = ARRAY_AT(l->add_trailers, struct header_add, i);
+		if (!ha->always && !add_header_status(status))
+			continue;
+		if (cvalue_eval(r, ha->value, &v) == -1)
+			return -1;
+		if (v.len == 0)
+			continue;
+		if ((h = array_push(r->out_trailers)) == NULL)
+			return -1;
+		h->name = ha->name;
+		h->value = v;
+		size += ha->name.len + v.len + 4;
+	}
+	if ((p = pool_alloc(r->pool, size)) == NULL)
+		return -1;
+	out->data = p;
+	if (crlf)
+		p = PUT_LIT(p, "\r\n");
+	p = PUT_LIT(p, "0\r\n");
+	for (i = 0; i < r->out_trailers->n; i++) {
+		h = ARRAY_AT(r->out_trailers, struct header, i);
+		p = put(p, h->name.data, h->name.len);
+		p = PUT_LIT(p, ": ");
+		p = put(p, h->value.data, h->value.len);
+		p = PUT_LIT(p, "\r\n");
+	}
+	p = PUT_LIT(p, "\r\n");
+	out->len = (size_t)(p - out->data);
+	return 0;
+}
+
 void
 http_respond(struct request *r)
 {
 	struct conn		*c = r->conn;
-	struct iovec		 iov[2];
+	struct iovec		 iov[4];
 	char			*buf;
 	size_t			 hlen;
 	int			 status;
-	bool			 body_allowed;
+	bool			 body_allowed, trailers;
 
 	/* a malformed body already here turns the answer into a 400 */
 	if (r->discard_body && http_conn_check_body(r) == -1) {
@@ -405,7 +475,12 @@ http_respond(struct request *r)
 		return;
 	}
 	body_allowed = status != 204 && status != 304 && status >= 200;
-	if (body_allowed)
+	/* trailers need chunked framing, even for a length known here */
+	trailers = body_allowed && trailers_apply(r, status);
+	if (trailers) {
+		r->out_length = -1;
+		r->chunked_out = true;
+	} else if (body_allowed)
 		r->out_length = (int64_t)r->body.len;
 	if ((buf = http_build_head(r, &hlen)) == NULL) {
 		r->close_after = true;
@@ -416,6 +491,40 @@ http_respond(struct request *r)
 	iov[0].iov_len = hlen;
 	iov[1].iov_base = r->body.data;
 	iov[1].iov_len = (r->head || !body_allowed) ? 0 : r->body.len;
+	/* compressed: encode_memory frames the chunks, without trailers */
+	if (trailers && r->coder == NULL) {
+		struct str	end;
+		int		n = 1;
+
+		if (build_trailers(r, status, r->body.len > 0, &end) == -1) {
+			r->close_after = true;
+			http_conn_request_done(r);
+			return;
+		}
+		if (r->body.len > 0) {
+			char	*line = pool_alloc(r->pool, 20);
+			int	 ll;
+
+			if (line == NULL) {
+				r->close_after = true;
+				http_conn_request_done(r);
+				return;
+			}
+			ll = snprintf(line, 20, "%zx\r\n", r->body.len);
+			iov[n].iov_base = line;
+			iov[n++].iov_len = (size_t)ll;
+			iov[n].iov_base = r->body.data;
+			iov[n++].iov_len = r->body.len;
+		}
+		iov[n].iov_base = end.data;
+		iov[n++].iov_len = end.len;
+		r->body_bytes_sent = r->body.len;
+		if (http_conn_write(r, iov, n) == -1) {
+			r->close_after = true;
+			http_conn_request_done(r);
+		}
+		return;
+	}
 	if (r->coder != NULL && !r->head && body_allowed) {
 		struct str	coded;
 

@@ -990,6 +990,60 @@ msec_text(char *b, size_t size, uint64_t from, uint64_t to)
 }
 
 /* $upstream_*: one value per try, ", " between them. */
+/* The head of the last server's response, once there is one. */
+static const struct http1_resp *
+last_response(struct request *r)
+{
+	struct proxy_ctx	*p = ctx_of(r);
+
+	if (p == NULL || p->resp == NULL || p->resp->status == 0)
+		return NULL;
+	return p->resp;
+}
+
+/* $upstream_http_NAME: a field of the server's response head. */
+static int
+var_upstream_http(struct request *r, struct str *out, uintptr_t data)
+{
+	const struct http1_resp	*u = last_response(r);
+
+	if (u == NULL) {
+		*out = (struct str)STR("");
+		return -1;
+	}
+	return vars_join_fields(r, u->headers, u->nheaders,
+	    (const struct str *)data, out);
+}
+
+/* $upstream_cookie_NAME: the value a Set-Cookie of the server sets. */
+static int
+var_upstream_cookie(struct request *r, struct str *out, uintptr_t data)
+{
+	const struct http1_resp	*u = last_response(r);
+	const struct str	*want = (const struct str *)data;
+	const char		*v, *e;
+	size_t			 i;
+
+	for (i = 0; u != NULL && want->len > 0 && i < u->nheaders; i++) {
+		const struct http1_header *h = &u->headers[i];
+
+		if (!STR_CASEEQ_LIT(h->name, h->name_len, "Set-Cookie") ||
+		    h->value_len <= want->len ||
+		    h->value[want->len] != '=' ||
+		    strncasecmp(h->value, want->data, want->len) != 0)
+			continue;
+		v = h->value + want->len + 1;
+		e = memchr(v, ';', h->value_len - want->len - 1);
+		if (e == NULL)
+			e = h->value + h->value_len;
+		out->data = (char *)v;
+		out->len = (size_t)(e - v);
+		return 0;
+	}
+	*out = (struct str)STR("");
+	return -1;
+}
+
 static int
 var_upstream(struct request *r, struct str *out, uintptr_t data)
 {
@@ -1081,5 +1135,10 @@ proxy_vars_init(struct http_main *h)
 		if (vars_define(&h->vars, vars[i].name, vars[i].get,
 		    vars[i].data, VAR_NOCACHE) == -1)
 			return 0;	/* already there: a second http block */
+	if (vars_define(&h->vars, "upstream_http_", var_upstream_http, 0,
+	    VAR_PREFIX | VAR_NOCACHE) == -1 ||
+	    vars_define(&h->vars, "upstream_cookie_", var_upstream_cookie, 0,
+	    VAR_PREFIX | VAR_NOCACHE) == -1)
+		return 0;
 	return 0;
 }

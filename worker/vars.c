@@ -160,19 +160,16 @@ find_in_header(const struct request *r, const char *name, size_t len)
  * $http_NAME: one header's value as it came, several joined with ", "
  * ("; " for Cookie, RFC 6265 5.4), as nginx does since 1.23.
  */
-static int
-get_http(struct request *r, struct str *out, uintptr_t data)
+int
+vars_join_fields(struct request *r, const struct http1_header *hs,
+    size_t nh, const struct str *want, struct str *out)
 {
-	const struct str	*want = (const struct str *)data;
-	const struct http1_req	*in = r->in;
 	const struct http1_header *h, *first = NULL;
 	size_t			 i, n = 0, total = 0, sep;
 	char			*p;
 
-	if (in == NULL)
-		return not_found(out);
-	for (i = 0; i < in->nheaders; i++) {
-		h = &in->headers[i];
+	for (i = 0; i < nh; i++) {
+		h = &hs[i];
 		if (!header_name_matches(h->name, h->name_len, want))
 			continue;
 		if (first == NULL)
@@ -190,8 +187,8 @@ get_http(struct request *r, struct str *out, uintptr_t data)
 		return not_found(out);
 	sep = STR_EQ_LIT(want->data, want->len, "cookie") ? ';' : ',';
 	out->data = p;
-	for (i = 0; i < in->nheaders; i++) {
-		h = &in->headers[i];
+	for (i = 0; i < nh; i++) {
+		h = &hs[i];
 		if (!header_name_matches(h->name, h->name_len, want))
 			continue;
 		if (p != out->data) {
@@ -203,6 +200,15 @@ get_http(struct request *r, struct str *out, uintptr_t data)
 	}
 	out->len = (size_t)(p - out->data);
 	return 0;
+}
+
+static int
+get_http(struct request *r, struct str *out, uintptr_t data)
+{
+	if (r->in == NULL)
+		return not_found(out);
+	return vars_join_fields(r, r->in->headers, r->in->nheaders,
+	    (const struct str *)data, out);
 }
 
 static int
@@ -305,26 +311,18 @@ get_arg(struct request *r, struct str *out, uintptr_t data)
 /* Response headers -------------------------------------------------------- */
 
 /* $sent_http_NAME: the header as usher sends it, several joined by ", ". */
+/* The values of the headers of list called want, joined with ", ". */
 static int
-get_sent_http(struct request *r, struct str *out, uintptr_t data)
+join_headers(struct request *r, const struct array *list,
+    const struct str *want, struct str *out)
 {
-	const struct str	*want = (const struct str *)data;
 	const struct header	*h;
 	size_t			 i, n = 0, total = 0;
 	const struct header	*first = NULL;
 	char			*p;
 
-	if (STR_EQ_LIT(want->data, want->len, "content_type") &&
-	    r->content_type.len > 0)
-		return set_slice(out, &r->content_type);
-	if (STR_EQ_LIT(want->data, want->len, "content_length") &&
-	    r->out_length >= 0)
-		return set_uint(r, out, (uint64_t)r->out_length);
-	if (STR_EQ_LIT(want->data, want->len, "location") &&
-	    r->location.len > 0)
-		return set_slice(out, &r->location);
-	for (i = 0; i < r->out_headers.n; i++) {
-		h = ARRAY_AT(&r->out_headers, struct header, i);
+	for (i = 0; list != NULL && i < list->n; i++) {
+		h = ARRAY_AT(list, struct header, i);
 		if (!header_name_matches(h->name.data, h->name.len, want))
 			continue;
 		if (first == NULL)
@@ -340,8 +338,8 @@ get_sent_http(struct request *r, struct str *out, uintptr_t data)
 	if ((p = pool_alloc(r->pool, total)) == NULL)
 		return not_found(out);
 	out->data = p;
-	for (i = 0; i < r->out_headers.n; i++) {
-		h = ARRAY_AT(&r->out_headers, struct header, i);
+	for (i = 0; i < list->n; i++) {
+		h = ARRAY_AT(list, struct header, i);
 		if (!header_name_matches(h->name.data, h->name.len, want))
 			continue;
 		if (p != out->data) {
@@ -353,6 +351,30 @@ get_sent_http(struct request *r, struct str *out, uintptr_t data)
 	}
 	out->len = (size_t)(p - out->data);
 	return 0;
+}
+
+static int
+get_sent_http(struct request *r, struct str *out, uintptr_t data)
+{
+	const struct str	*want = (const struct str *)data;
+
+	if (STR_EQ_LIT(want->data, want->len, "content_type") &&
+	    r->content_type.len > 0)
+		return set_slice(out, &r->content_type);
+	if (STR_EQ_LIT(want->data, want->len, "content_length") &&
+	    r->out_length >= 0)
+		return set_uint(r, out, (uint64_t)r->out_length);
+	if (STR_EQ_LIT(want->data, want->len, "location") &&
+	    r->location.len > 0)
+		return set_slice(out, &r->location);
+	return join_headers(r, &r->out_headers, want, out);
+}
+
+/* $sent_trailer_NAME: the trailers add_trailer added so far. */
+static int
+get_sent_trailer(struct request *r, struct str *out, uintptr_t data)
+{
+	return join_headers(r, r->out_trailers, (const struct str *)data, out);
 }
 
 /* The request line and URI ------------------------------------------------ */
@@ -833,6 +855,8 @@ static const struct var_def	builtin_vars[] = {
 	/* families: the rest of the name is passed as a struct str * */
 	{ "http_",		get_http,		0, VAR_PREFIX },
 	{ "sent_http_",		get_sent_http,		0,
+	    VAR_PREFIX | VAR_NOCACHE },
+	{ "sent_trailer_",	get_sent_trailer,	0,
 	    VAR_PREFIX | VAR_NOCACHE },
 	{ "cookie_",		get_cookie,		0, VAR_PREFIX },
 	{ "arg_",		get_arg,		0,

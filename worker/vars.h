@@ -56,6 +56,15 @@ int	vars_define(struct vars *, const char *name, var_get_fn *get,
  * named captures); returns its index or -1. */
 int	vars_add_settable(struct vars *, const char *name, size_t len);
 
+struct http1_header;
+/*
+ * The values of the fields in hs[0..nh) whose name matches want (lowercase,
+ * '_' for '-'), joined with ", " ("; " for Cookie) as nginx does; 0, or -1
+ * if there is none.
+ */
+int	vars_join_fields(struct request *, const struct http1_header *hs,
+	    size_t nh, const struct str *want, struct str *out);
+
 /* The value of variable idx for r; 0, or -1 if not found. */
 int	vars_get(struct request *, int idx, struct str *out);
 /* Stores a value for a settable variable (memory must live with r). */

@@ -6,7 +6,8 @@
 # $pipe, $arg_ alone, limit_rate with variables and $limit_rate, listen
 # with a port range, 100 Continue for a proxied empty body, proxy_redirect
 # with variables, regexes and "default" among others, max_fails after an
-# http_500, proxy_intercept_errors.
+# http_500, proxy_intercept_errors, add_trailer and $sent_trailer_,
+# $upstream_http_ and $upstream_cookie_.
 
 import os
 import re
@@ -111,6 +112,27 @@ http {
         }
         location /ie404 { return 200 "intercepted [$upstream_addr]\n"; }
         location /ie401 { return 401 "again\n"; }
+        location /tr {
+            add_trailer X-T one;
+            add_trailer X-T two;
+            add_trailer X-E "";
+            add_trailer X-S "[$sent_trailer_x_t]";
+            return 200 "body\n";
+        }
+        location /tr404 {
+            add_trailer X-T one;
+            return 404;
+        }
+        location /tralways {
+            add_trailer X-T one always;
+            return 404;
+        }
+        location /uh/ {
+            proxy_pass http://127.0.0.1:%%PORT_B%%;
+            add_header X-UH "[$upstream_http_x_b]";
+            add_header X-UC "[$upstream_cookie_c]";
+            add_header X-UN "[$upstream_cookie_path]";
+        }
         location /pipe { return 200 "pipe=$pipe\n"; }
         location /arg { return 200 "[$arg_a:$arg_]\n"; }
         location /lr/ {
@@ -146,6 +168,12 @@ http {
         location /replaced/ { return 200 "backend $request_method $uri\n"; }
         location /lmtother/ { return 200 "backend $request_method $uri\n"; }
         location /rd/ { return 302 http://127.0.0.1:%%PORT_B%%$uri; }
+        location /uh/ {
+            add_header X-B one;
+            add_header X-B two;
+            add_header Set-Cookie "c=3; Path=/";
+            return 200 "uh\n";
+        }
         location /nu/500 { return 500; }
         location /nu/404 { return 404; }
         location /nu/ok { return 200 "B\n"; }
@@ -364,6 +392,34 @@ r = t.get("/ie/401")
 is_((r.status, r.header("WWW-Authenticate"), r.body),
     (401, 'Basic realm="b"', "again\n"),
     "proxy_intercept_errors: a 401 keeps its challenge")
+
+# add_trailer, $upstream_http_, $upstream_cookie_ --------------------------
+
+reply = t.raw("GET /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+head, _, body = reply.partition(b"\r\n\r\n")
+ok(b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head,
+   "add_trailer: the response is chunked")
+# nginx before 1.23 gives the first of several fields only
+joined = "one, two" if FLAVOR != "nginx" else "one"
+is_(body, b"5\r\nbody\n\r\n0\r\nX-T: one\r\nX-T: two\r\n"
+    b"X-S: [" + joined.encode() + b"]\r\n\r\n",
+    "add_trailer: the trailers, empty ones left out, $sent_trailer_")
+reply = t.raw("GET /tr HTTP/1.0\r\nHost: a\r\n\r\n")
+ok(b"Content-Length: 5\r\n" in reply and b"X-T" not in reply,
+   "add_trailer: none for HTTP/1.0")
+reply = t.raw("HEAD /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+ok(b"X-T" not in reply, "add_trailer: none for HEAD")
+reply = t.raw("GET /tr404 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+ok(b"Content-Length" in reply and b"X-T" not in reply,
+   "add_trailer: not for a 404 without always")
+reply = t.raw("GET /tralways HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+              "\r\n")
+ok(reply.endswith(b"0\r\nX-T: one\r\n\r\n"), "add_trailer ... always")
+
+r = t.get("/uh/x")
+is_((r.header("X-UH"), r.header("X-UC"), r.header("X-UN")),
+    ("[%s]" % joined, "[3]", "[]"),
+    "$upstream_http_ joins fields; $upstream_cookie_ reads Set-Cookie")
 
 # limit_rate with variables and $limit_rate --------------------------------
 
