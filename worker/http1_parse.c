@@ -721,6 +721,32 @@ analyze_framing(struct http1_req *r, const struct te_state *te, bool bad_cl)
 	return 0;
 }
 
+/*
+ * Fields nginx takes once only: a second one is refused with 400 rather
+ * than one of the values picked.  The bit of name, or 0.
+ */
+static unsigned
+unique_field(const char *name, size_t len)
+{
+#define F(s)	{ s, sizeof(s) - 1 }
+	static const struct { const char *s; size_t len; } names[] = {
+		F("authorization"), F("if-modified-since"),
+		F("if-unmodified-since"), F("if-match"), F("if-none-match"),
+		F("content-range"), F("if-range"), F("transfer-encoding"),
+		F("expect")
+	};
+#undef F
+	size_t	i;
+
+	/* most fields are none of these: their length tells at once */
+	if (len < 6 || len > 19)
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (token_eq(name, len, names[i].s, names[i].len))
+			return 1u << i;
+	return 0;
+}
+
 int
 http1_req_analyze(struct http1_req *r)
 {
@@ -729,6 +755,7 @@ http1_req_analyze(struct http1_req *r)
 	struct conn_state		 cs = { 0 };
 	ssize_t				 n;
 	size_t				 i;
+	unsigned			 bit, seen = 0;
 	bool				 bad_cl = false;
 
 	r->host = NULL;
@@ -739,6 +766,12 @@ http1_req_analyze(struct http1_req *r)
 
 	for (i = 0; i < r->nheaders; i++) {
 		h = &r->headers[i];
+		if ((bit = unique_field(h->name, h->name_len)) != 0) {
+			if (seen & bit)
+				return analyze_fail(r, 400, "client sent "
+				    "duplicate header line");
+			seen |= bit;
+		}
 		/* the length picks the one name to compare against */
 		switch (h->name_len) {
 		case 2:
