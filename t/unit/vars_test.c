@@ -31,6 +31,13 @@ static_document_root(struct request *r, struct str *out)
 	return 0;
 }
 
+/* http_conn.c's: no request body is read in these tests */
+const char *
+http_body_file_name(struct request *r)
+{
+	return NULL;
+}
+
 /* stub_status.c's: counters are not what these tests look at */
 uint64_t
 stub_status_value(enum stat_value which)
@@ -216,7 +223,9 @@ test_builtins(void)
 	    var("msec")[10] == '.', "$msec has milliseconds: %s", var("msec"));
 	is_str(var("time_local"), clock_now.local_time, "$time_local");
 	is_str(var("nonexistent"), "(unknown)", "unknown variable");
-	is_str(var("http_"), "(unknown)", "a family prefix alone is unknown");
+	is_str(var("http_"), "(not found)",
+	    "a family prefix alone is taken, as nginx does, and empty");
+	is_str(var("arg_"), "(not found)", "$arg_ alone: empty");
 }
 
 static void
