@@ -698,11 +698,71 @@ get_pipe(struct request *r, struct str *out, uintptr_t data)
 	return r->pipelined ? SET_LIT(out, "p") : SET_LIT(out, ".");
 }
 
-static int
-get_not_found(struct request *r, struct str *out, uintptr_t data)
+/* RFC 4648 base64 into dst (room for 3/4 of len); its length, or -1. */
+static ssize_t
+base64_decode(char *dst, const char *src, size_t len)
 {
-	return not_found(out);
+	size_t		 i, n = 0;
+	unsigned	 acc = 0, bits = 0;
+	int		 v;
+	char		 c;
+
+	while (len > 0 && src[len - 1] == '=')
+		len--;
+	for (i = 0; i < len; i++) {
+		c = src[i];
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+')
+			v = 62;
+		else if (c == '/')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dst[n++] = (char)(acc >> bits);
+		}
+	}
+	return (ssize_t)n;
 }
+
+/*
+ * $remote_user: the user name of Basic credentials in Authorization, as
+ * nginx reads it whether or not auth_basic checks it.
+ */
+static int
+get_remote_user(struct request *r, struct str *out, uintptr_t data)
+{
+	const struct http1_header	*h;
+	const char			*v, *colon;
+	size_t				 len;
+	ssize_t				 n;
+	char				*buf;
+
+	if ((h = find_in_header(r, "Authorization", 13)) == NULL ||
+	    h->value_len < 6 || !str_caseeq(h->value, 5, "Basic", 5) ||
+	    h->value[5] != ' ')
+		return not_found(out);
+	v = h->value + 6;
+	len = h->value_len - 6;
+	while (len > 0 && *v == ' ') {
+		v++;
+		len--;
+	}
+	if (len == 0 || (buf = pool_alloc(r->pool, len / 4 * 3 + 3)) == NULL ||
+	    (n = base64_decode(buf, v, len)) <= 0 ||
+	    (colon = memchr(buf, ':', (size_t)n)) == NULL)
+		return not_found(out);
+	return set_lit(out, buf, (size_t)(colon - buf));
+}
+
 
 /* $request_id ------------------------------------------------------------- */
 
@@ -806,7 +866,7 @@ static const struct var_def	builtin_vars[] = {
 	{ "remote_addr",	get_remote_addr,	0, 0 },
 	{ "binary_remote_addr",	get_binary_remote_addr,	0, 0 },
 	{ "remote_port",	get_remote_port,	0, 0 },
-	{ "remote_user",	get_not_found,		0, 0 },
+	{ "remote_user",	get_remote_user,	0, 0 },
 	{ "server_addr",	get_server_addr,	0, 0 },
 	{ "server_port",	get_server_port,	0, 0 },
 	{ "server_name",	get_server_name,	0, 0 },

@@ -7,7 +7,7 @@
 # with a port range, 100 Continue for a proxied empty body, proxy_redirect
 # with variables, regexes and "default" among others, max_fails after an
 # http_500, proxy_intercept_errors, add_trailer and $sent_trailer_,
-# $upstream_http_ and $upstream_cookie_.
+# $upstream_http_ and $upstream_cookie_, $remote_user.
 
 import os
 import re
@@ -133,6 +133,7 @@ http {
             add_header X-UC "[$upstream_cookie_c]";
             add_header X-UN "[$upstream_cookie_path]";
         }
+        location /ru { return 200 "[$remote_user]\n"; }
         location /pipe { return 200 "pipe=$pipe\n"; }
         location /arg { return 200 "[$arg_a:$arg_]\n"; }
         location /lr/ {
@@ -420,6 +421,16 @@ r = t.get("/uh/x")
 is_((r.header("X-UH"), r.header("X-UC"), r.header("X-UN")),
     ("[%s]" % joined, "[3]", "[]"),
     "$upstream_http_ joins fields; $upstream_cookie_ reads Set-Cookie")
+
+# $remote_user: "user:secret", "nocolon", "a:b:c", bad base64
+for auth, want in (("Basic dXNlcjpzZWNyZXQ=", "[user]\n"),
+                   ("basic  dXNlcjpzZWNyZXQ=", "[user]\n"),
+                   ("Basic bm9jb2xvbg==", "[]\n"),
+                   ("Basic YTpiOmM=", "[a]\n"),
+                   ("Basic !!!!", "[]\n"),
+                   ("Bearer dXNlcjpzZWNyZXQ=", "[]\n")):
+    is_(t.get("/ru", headers={"Authorization": auth}).body, want,
+        "$remote_user from %r" % auth)
 
 # limit_rate with variables and $limit_rate --------------------------------
 
