@@ -858,7 +858,7 @@ struct var_def {
 };
 
 static const struct str	hdr_content_length = STR("Content-Length");
-static const struct str	hdr_content_type = STR("Content-Type");
+static const struct str	var_content_type = STR("content_type");
 
 static const struct var_def	builtin_vars[] = {
 	{ "host",		get_host,		0, 0 },
@@ -883,8 +883,9 @@ static const struct var_def	builtin_vars[] = {
 	{ "is_args",		get_is_args,		0, VAR_NOCACHE },
 	{ "content_length",	get_in_header,
 	    (uintptr_t)&hdr_content_length, 0 },
-	{ "content_type",	get_in_header,
-	    (uintptr_t)&hdr_content_type, 0 },
+	/* several are joined, as nginx since 1.23 does */
+	{ "content_type",	get_http,
+	    (uintptr_t)&var_content_type, 0 },
 	{ "status",		get_status,		0, VAR_NOCACHE },
 	{ "body_bytes_sent",	get_number,	NUM_BODY_BYTES_SENT, VAR_NOCACHE },
 	{ "bytes_sent",		get_number,	NUM_BYTES_SENT, VAR_NOCACHE },

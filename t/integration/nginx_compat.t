@@ -134,6 +134,7 @@ http {
             add_header X-UN "[$upstream_cookie_path]";
         }
         location /ru { return 200 "[$remote_user]\n"; }
+        location /ct { return 200 "[$content_type]\n"; }
         location /pipe { return 200 "pipe=$pipe\n"; }
         location /arg { return 200 "[$arg_a:$arg_]\n"; }
         location /lr/ {
@@ -431,6 +432,13 @@ for auth, want in (("Basic dXNlcjpzZWNyZXQ=", "[user]\n"),
                    ("Bearer dXNlcjpzZWNyZXQ=", "[]\n")):
     is_(t.get("/ru", headers={"Authorization": auth}).body, want,
         "$remote_user from %r" % auth)
+
+with t.conn() as c:
+    c.send(b"GET /ct HTTP/1.1\r\nHost: a\r\nContent-Type: foo\r\n"
+           b"Content-Type: bar\r\nConnection: close\r\n\r\n")
+    r = c.read_response()
+is_(r.body, "[%s]\n" % ("foo, bar" if FLAVOR != "nginx" else "foo"),
+    "$content_type: several fields joined (nginx 1.23 and later)")
 
 # limit_rate with variables and $limit_rate --------------------------------
 
