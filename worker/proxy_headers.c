@@ -1026,16 +1026,23 @@ var_upstream_cookie(struct request *r, struct str *out, uintptr_t data)
 
 	for (i = 0; u != NULL && want->len > 0 && i < u->nheaders; i++) {
 		const struct http1_header *h = &u->headers[i];
+		const char	*end = h->value + h->value_len;
 
 		if (!STR_CASEEQ_LIT(h->name, h->name_len, "Set-Cookie") ||
 		    h->value_len <= want->len ||
-		    h->value[want->len] != '=' ||
 		    strncasecmp(h->value, want->data, want->len) != 0)
 			continue;
-		v = h->value + want->len + 1;
-		e = memchr(v, ';', h->value_len - want->len - 1);
-		if (e == NULL)
-			e = h->value + h->value_len;
+		/* "name = value": spaces (not tabs) around '=', as nginx */
+		for (v = h->value + want->len; v < end && *v == ' '; v++)
+			;
+		if (v == end || *v != '=')
+			continue;
+		for (v++; v < end && *v == ' '; v++)
+			;
+		if ((e = memchr(v, ';', (size_t)(end - v))) == NULL)
+			e = end;
+		while (e > v && e[-1] == ' ')
+			e--;
 		out->data = (char *)v;
 		out->len = (size_t)(e - v);
 		return 0;

@@ -132,6 +132,7 @@ http {
             add_header X-UH "[$upstream_http_x_b]";
             add_header X-UC "[$upstream_cookie_c]";
             add_header X-UN "[$upstream_cookie_path]";
+            add_header X-UD "[$upstream_cookie_d]";
         }
         location /ru { return 200 "[$remote_user]\n"; }
         location /ct { return 200 "[$content_type]\n"; }
@@ -174,6 +175,7 @@ http {
             add_header X-B one;
             add_header X-B two;
             add_header Set-Cookie "c=3; Path=/";
+            add_header Set-Cookie "d  =  4 4  ; Path=/";
             return 200 "uh\n";
         }
         location /nu/500 { return 500; }
@@ -422,6 +424,9 @@ r = t.get("/uh/x")
 is_((r.header("X-UH"), r.header("X-UC"), r.header("X-UN")),
     ("[%s]" % joined, "[3]", "[]"),
     "$upstream_http_ joins fields; $upstream_cookie_ reads Set-Cookie")
+# nginx before 1.23 keeps the spaces before ';'
+is_(r.header("X-UD"), "[4 4]" if FLAVOR != "nginx" else "[4 4  ]",
+    "$upstream_cookie_: spaces around = and after")
 
 # $remote_user: "user:secret", "nocolon", "a:b:c", bad base64
 for auth, want in (("Basic dXNlcjpzZWNyZXQ=", "[user]\n"),
