@@ -234,7 +234,12 @@ ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 		return 0;	/* unknown or retired key: a full handshake */
 	if (use_key(k, iv, ectx, hctx, 0) == -1)
 		return -1;
-	return i == 0 ? 1 : 2;	/* 2: issue a ticket with the newest key */
+	/*
+	 * 2: issue a new ticket.  Under TLS 1.3 OpenSSL sends one after a
+	 * resumption only when asked, and a client that keeps resuming with
+	 * one ticket (tickets are meant for single use) would be refused.
+	 */
+	return i == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
 }
 
 void

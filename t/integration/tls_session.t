@@ -203,6 +203,15 @@ ok(len(pids) >= 2, "... served by %d of the 3 workers" % len(pids))
 s_client(S, "-tls1_3", "-sess_out", sess, request=REQ)
 is_(resumes(S, sess, 6, "-tls1_3"), 6,
     "TLS 1.3: the ticket resumes on every worker")
+# a client that always resumes with the newest ticket it got (usher's own
+# upstream side does) needs a new ticket after every TLS 1.3 resumption
+chain = 0
+s_client(S, "-tls1_3", "-sess_out", sess, request=REQ)
+for i in range(4):
+    rc, out, reused = s_client(S, "-tls1_3", "-msg", "-sess_in", sess,
+                               "-sess_out", sess, request=REQ)
+    chain += bool(reused) and "NewSessionTicket" in out
+is_(chain, 4, "TLS 1.3: each resumption brings a new ticket that resumes")
 s_client(S, "-tls1_2", "-sess_out", sess)
 u.reload(fill(TICKETS, {"timeout": "5m", "keys": "# reloaded"}))
 time.sleep(0.5)
