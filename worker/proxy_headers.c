@@ -1039,7 +1039,8 @@ var_upstream_cookie(struct request *r, struct str *out, uintptr_t data)
 			continue;
 		for (v++; v < end && *v == ' '; v++)
 			;
-		if ((e = memchr(v, ';', (size_t)(end - v))) == NULL)
+		if (v >= end || (e = memchr(v, ';', (size_t)(end - v))) ==
+		    NULL)
 			e = end;
 		while (e > v && e[-1] == ' ')
 			e--;
