@@ -441,15 +441,16 @@ encode_header(struct request *r)
 	r->encode_tested = true;
 	if (!e->gzip.on && !e->brotli.on && !e->zstd.on && !e->gunzip)
 		return;
-	if (s != 200 && s != 403 && s != 404)
-		return;
 	ce = RESP_HEADER(r, "Content-Encoding");
 	if (ce != NULL && ce->value.len > 0) {
-		if (e->gunzip && STR_CASEEQ_LIT(ce->value.data, ce->value.len,
-		    "gzip"))
+		/* gunzip decodes whatever the status (an error page too) */
+		if (e->gunzip && s >= 200 && s != 204 && s != 304 &&
+		    STR_CASEEQ_LIT(ce->value.data, ce->value.len, "gzip"))
 			gunzip_header(r, e);
 		return;
 	}
+	if (s != 200 && s != 403 && s != 404)
+		return;
 	if (!coding_fits(&e->gzip, r) && !coding_fits(&e->brotli, r) &&
 	    !coding_fits(&e->zstd, r))
 		return;

@@ -80,6 +80,7 @@ http {
         location /static/ { root %%TESTDIR%%/html; gzip_vary on; }
         location /gzs/ { root %%TESTDIR%%/html; gzip_static on; gzip_vary on; }
         location /gza/ { root %%TESTDIR%%/html; gzip_static always; gunzip on; }
+        location /gerr { error_page 500 /gza/f.txt; return 500; }
         location = /mem { default_type text/plain; gzip_types text/plain;
                           gzip_min_length 1; return 200 "a small body\n"; }
         location = /level9 { gzip_comp_level 9;
@@ -346,6 +347,9 @@ ok(not coded(r) and r.raw_body == b"precompressed " * 100,
    "gzip_static always + gunzip: decoded for a client without gzip")
 r = get("/gza/f.txt", AE)
 ok(coded(r) and r.raw_body == GZ_FILE, "gzip_static always: the .gz file")
+r = get("/gerr")
+ok(r.status == 500 and not coded(r) and r.raw_body == b"precompressed " * 100,
+   "gunzip decodes an error page too (500 from gzip_static always)")
 
 t.stop()
 no_errors = [ln for ln in t.error_log().splitlines()
