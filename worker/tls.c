@@ -5,6 +5,7 @@
  * tls_conf.c's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -13,6 +14,7 @@
 
 #include "../common/cycle.h"
 #include "../common/log.h"
+#include "../common/pool.h"
 #include "conn.h"
 #include "http.h"
 #include "http_conf.h"
@@ -294,8 +296,86 @@ enum {
 	TV_CIPHER,
 	TV_SERVER_NAME,
 	TV_SESSION_REUSED,
-	TV_ALPN
+	TV_ALPN,
+	TV_SESSION_ID,
+	TV_CIPHERS,
+	TV_CURVE,
+	TV_CURVES
 };
+
+/* $ssl_session_id: the session's id in hex, as nginx shows it. */
+static int
+session_id(struct request *r, struct str *out)
+{
+	SSL_SESSION		*sess = SSL_get_session(r->conn->tls);
+	const unsigned char	*id;
+	unsigned int		 len, i;
+
+	if (sess == NULL || (id = SSL_SESSION_get_id(sess, &len)) == NULL ||
+	    len == 0)
+		return -1;
+	if ((out->data = pool_alloc(r->pool, 2 * len + 1)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		out->data[2 * i] = "0123456789abcdef"[id[i] >> 4];
+		out->data[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+	}
+	out->len = 2 * len;
+	return 0;
+}
+
+/* $ssl_ciphers, $ssl_curves: what the client offered, ':'-joined; a
+ * cipher or group OpenSSL has no name for shows as its number in hex. */
+static int
+offered(struct request *r, struct str *out, bool curves)
+{
+	SSL		*ssl = r->conn->tls;
+	char		*buf, one[64];
+	const char	*name;
+	size_t		 cap = 1024, len = 0, n;
+	int		 i, count, *groups = NULL;
+	STACK_OF(SSL_CIPHER)	*ciphers = NULL;
+
+	if (curves) {
+		if ((count = SSL_get1_curves(ssl, NULL)) <= 0)
+			return -1;
+		if ((groups = OPENSSL_malloc(sizeof(int) * (size_t)count)) ==
+		    NULL)
+			return -1;
+		SSL_get1_curves(ssl, groups);
+	} else if ((ciphers = SSL_get_client_ciphers(ssl)) == NULL)
+		return -1;
+	else
+		count = sk_SSL_CIPHER_num(ciphers);
+	if ((buf = pool_alloc(r->pool, cap)) == NULL) {
+		OPENSSL_free(groups);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		if (curves) {
+			name = groups[i] & TLSEXT_nid_unknown ? NULL :
+			    OBJ_nid2sn(groups[i]);
+			if (name == NULL) {
+				snprintf(one, sizeof(one), "0x%04x",
+				    groups[i] & 0xffff);
+				name = one;
+			}
+		} else
+			name = SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers,
+			    i));
+		n = strlen(name);
+		if (len + n + 2 > cap)
+			break;
+		if (len > 0)
+			buf[len++] = ':';
+		memcpy(buf + len, name, n);
+		len += n;
+	}
+	OPENSSL_free(groups);
+	out->data = buf;
+	out->len = len;
+	return 0;
+}
 
 static int
 var_tls(struct request *r, struct str *out, uintptr_t data)
@@ -315,6 +395,20 @@ var_tls(struct request *r, struct str *out, uintptr_t data)
 	case TV_SESSION_REUSED:
 		v = tls_session_reused(r->conn) ? "r" : ".";
 		break;
+	case TV_SESSION_ID:
+		return session_id(r, out);
+	case TV_CIPHERS:
+		return offered(r, out, false);
+	case TV_CURVES:
+		return offered(r, out, true);
+	case TV_CURVE: {
+		int	nid = SSL_get_negotiated_group(r->conn->tls);
+
+		if (nid == 0 || (nid & TLSEXT_nid_unknown))
+			return -1;
+		v = OBJ_nid2sn(nid);
+		break;
+	}
 	case TV_ALPN:
 		v = tls_alpn(r->conn, &len);
 		if (v == NULL)
@@ -342,6 +436,10 @@ tls_vars_init(struct http_main *h)
 		{ "ssl_server_name", TV_SERVER_NAME },
 		{ "ssl_session_reused", TV_SESSION_REUSED },
 		{ "ssl_alpn_protocol", TV_ALPN },
+		{ "ssl_session_id", TV_SESSION_ID },
+		{ "ssl_ciphers", TV_CIPHERS },
+		{ "ssl_curve", TV_CURVE },
+		{ "ssl_curves", TV_CURVES },
 	};
 	size_t	i;
 

@@ -199,7 +199,12 @@ enum {
 	CV_FINGERPRINT,
 	CV_RAW_CERT,
 	CV_CERT,
-	CV_ESCAPED_CERT
+	CV_ESCAPED_CERT,
+	CV_S_DN_LEGACY,
+	CV_I_DN_LEGACY,
+	CV_V_START,
+	CV_V_END,
+	CV_V_REMAIN
 };
 
 /* Moves a memory BIO's bytes into the request pool. */
@@ -231,6 +236,25 @@ cert_text(struct request *r, X509 *cert, uintptr_t what, struct str *out)
 		if (X509_NAME_print_ex(b, what == CV_S_DN ?
 		    X509_get_subject_name(cert) : X509_get_issuer_name(cert),
 		    0, XN_FLAG_RFC2253) < 0)
+			goto done;
+		break;
+	case CV_S_DN_LEGACY:
+	case CV_I_DN_LEGACY: {
+		/* the old "/C=../CN=.." form */
+		char	*one = X509_NAME_oneline(what == CV_S_DN_LEGACY ?
+			    X509_get_subject_name(cert) :
+			    X509_get_issuer_name(cert), NULL, 0);
+
+		if (one == NULL)
+			goto done;
+		BIO_puts(b, one);
+		OPENSSL_free(one);
+		break;
+	}
+	case CV_V_START:
+	case CV_V_END:
+		if (ASN1_TIME_print(b, what == CV_V_START ?
+		    X509_get0_notBefore(cert) : X509_get0_notAfter(cert)) != 1)
 			goto done;
 		break;
 	case CV_SERIAL:
@@ -353,6 +377,21 @@ var_client(struct request *r, struct str *out, uintptr_t what)
 		if ((ret = cert_text(r, cert, what, out)) == 0)
 			ret = escaped(r, out);
 		break;
+	case CV_V_REMAIN: {
+		/* whole days until notAfter, 0 once it has passed */
+		int	days = 0, secs = 0;
+
+		if (ASN1_TIME_diff(&days, &secs, NULL,
+		    X509_get0_notAfter(cert)) != 1 ||
+		    (out->data = pool_alloc(r->pool, 16)) == NULL) {
+			ret = -1;
+			break;
+		}
+		if (days < 0 || (days == 0 && secs < 0))
+			days = 0;
+		out->len = (size_t)snprintf(out->data, 16, "%d", days);
+		break;
+	}
 	default:
 		ret = cert_text(r, cert, what, out);
 		break;
@@ -376,6 +415,11 @@ tls_verify_vars_init(struct http_main *h)
 		{ "ssl_client_raw_cert", CV_RAW_CERT },
 		{ "ssl_client_cert", CV_CERT },
 		{ "ssl_client_escaped_cert", CV_ESCAPED_CERT },
+		{ "ssl_client_s_dn_legacy", CV_S_DN_LEGACY },
+		{ "ssl_client_i_dn_legacy", CV_I_DN_LEGACY },
+		{ "ssl_client_v_start", CV_V_START },
+		{ "ssl_client_v_end", CV_V_END },
+		{ "ssl_client_v_remain", CV_V_REMAIN },
 	};
 	size_t	i;
 

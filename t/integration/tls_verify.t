@@ -51,6 +51,7 @@ http {
         location /raw { return 200 "$ssl_client_raw_cert"; }
         location /esc { return 200 "$ssl_client_escaped_cert"; }
         location /cert { return 200 "$ssl_client_cert"; }
+        location /more { return 200 "$ssl_client_s_dn_legacy|$ssl_client_i_dn_legacy|$ssl_client_v_start|$ssl_client_v_end|$ssl_client_v_remain|$ssl_session_id|$ssl_curve|$ssl_ciphers|$ssl_curves"; }
     }
     server {
         listen 127.0.0.1:%%PORT_OPT%% ssl;
@@ -121,6 +122,12 @@ is_(get(ON, cert=good, key=good_key),
     (200, "SUCCESS|CN=client|CN=ca1|%s|%s\n" % (serial(good),
                                                 fingerprint(good))),
     "verify on, a good certificate: 200 and the $ssl_client_* variables")
+st, body = get(ON, "/more", cert=good, key=good_key)
+like(body, r"^/CN=client\|/CN=ca1\|\w{3} +\d+ [\d:]+ \d{4} GMT\|"
+     r"\w{3} +\d+ [\d:]+ \d{4} GMT\|\d+\|[0-9a-f]{64}\|\w+\|"
+     r"[\w-]+(:[\w-]+)+\|\w+(:\w+)*$",
+     "$ssl_client_*_legacy, _v_start, _v_end, _v_remain, $ssl_session_id, "
+     "$ssl_curve, $ssl_ciphers and $ssl_curves, as nginx formats them")
 st, body = get(ON)
 ok(st == 400 and "<title>400 No required SSL certificate was sent</title>"
    in body and "<h1>400 Bad Request</h1>" in body,
