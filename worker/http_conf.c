@@ -1279,9 +1279,20 @@ http_finish(struct conf *cf, struct http_main *h)
 			(*ARRAY_AT(&ha->servers, struct http_srv *, k))->
 			    listen_ssl = true;
 	}
+	/* certificates are needed by the default server of an ssl address
+	 * (unless it refuses handshakes); another without any uses the
+	 * default's, as in nginx */
+	for (i = 0; i < h->addrs.n; i++) {
+		struct http_addr *ha = *ARRAY_AT(&h->addrs, struct http_addr *, i);
+
+		if (ha->ssl && ha->servers.n > 0)
+			(ha->default_srv != NULL ? ha->default_srv :
+			    *ARRAY_AT(&ha->servers, struct http_srv *, 0))->
+			    tls_default = true;
+	}
 	for (i = 0; i < h->servers.n; i++) {
 		s = *ARRAY_AT(&h->servers, struct http_srv *, i);
-		if (tls_srv_build(cf, s, s->listen_ssl) == -1)
+		if (tls_srv_build(cf, s, s->listen_ssl && s->tls_default) == -1)
 			return -1;
 	}
 	if (upstream_finish(cf, h) == -1)

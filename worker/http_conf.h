@@ -158,6 +158,7 @@ struct http_srv {
 	unsigned		 line;
 	bool			 has_listen;
 	bool			 listen_ssl;	/* some listen of it has "ssl" */
+	bool			 tls_default;	/* default server of an ssl address */
 	struct tls_srv		 tls;
 	/* locations, ordered for lookup */
 	struct http_loc		**exact;	/* sorted by name */

@@ -20,8 +20,12 @@
 #include "http_conf.h"
 #include "tls.h"
 
-/* SNI: moves the handshake to the server the client names. */
-static void
+/*
+ * SNI: moves the handshake to the server the client names (a server
+ * without certificates keeps the default's).  Returns that server's
+ * settings, or NULL when the name leads nowhere.
+ */
+static struct tls_srv *
 switch_server(SSL *ssl, const char *name, size_t len)
 {
 	struct conn	*c = SSL_get_app_data(ssl);
@@ -30,14 +34,16 @@ switch_server(SSL *ssl, const char *name, size_t len)
 
 	if (c == NULL || c->listener == NULL || len == 0 ||
 	    len >= sizeof(lower))
-		return;
+		return NULL;
 	str_lower(lower, name, len);
 	s = http_find_server(c->listener->servers, NULL, lower, len);
-	if (s != NULL && s->tls.ctx != NULL &&
-	    s->tls.ctx != SSL_get_SSL_CTX(ssl)) {
+	if (s == NULL)
+		return NULL;
+	if (s->tls.ctx != NULL && s->tls.ctx != SSL_get_SSL_CTX(ssl)) {
 		SSL_set_SSL_CTX(ssl, s->tls.ctx);
 		tls_verify_switch(ssl, s->tls.ctx);
 	}
+	return &s->tls;
 }
 
 /*
@@ -50,17 +56,23 @@ tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
 	const unsigned char	*p;
 	size_t			 len, n;
+	struct tls_srv		*t = NULL;
 
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
-	    &len))
-		return SSL_CLIENT_HELLO_SUCCESS;
 	/* a list (2 bytes of length) of one host_name (0), 2 bytes, name */
-	if (len < 5 || (size_t)(p[0] << 8 | p[1]) != len - 2 || p[2] != 0)
-		return SSL_CLIENT_HELLO_SUCCESS;
-	n = (size_t)(p[3] << 8 | p[4]);
-	if (n + 5 > len || memchr(p + 5, '\0', n) != NULL)
-		return SSL_CLIENT_HELLO_SUCCESS;
-	switch_server(ssl, (const char *)p + 5, n);
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+	    &len) && len >= 5 && (size_t)(p[0] << 8 | p[1]) == len - 2 &&
+	    p[2] == 0) {
+		n = (size_t)(p[3] << 8 | p[4]);
+		if (n + 5 <= len && memchr(p + 5, '\0', n) == NULL)
+			t = switch_server(ssl, (const char *)p + 5, n);
+	}
+	if (t == NULL)
+		t = SSL_get_ex_data(ssl, tls_ex_srv());
+	/* ssl_reject_handshake: as if no server had that name */
+	if (t != NULL && t->reject_handshake) {
+		*alert = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 

@@ -60,6 +60,7 @@ struct tls_srv {
 	char		*dhparam;
 	char		*password_file;
 	int		 session_tickets;
+	int		 reject_handshake;	/* ssl_reject_handshake */
 	int64_t		 session_timeout;	/* ms */
 	struct array	*conf_commands;		/* struct str pairs */
 	int		 builtin_cache;		/* size, or TLS_CACHE_* */

@@ -49,6 +49,7 @@ const struct conf_cmd tls_cmds[] = {
 	{ "ssl_dhparam",              TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(dhparam),               NULL },
 	{ "ssl_password_file",        TSRV,  CONF_ARGS(1, 1),  set_conf_file,     TLS(password_file),         NULL },
 	{ "ssl_session_tickets",      TSRV,  CONF_FLAG,        conf_set_flag,     TLS(session_tickets),       NULL },
+	{ "ssl_reject_handshake",     TSRV,  CONF_FLAG,        conf_set_flag,     TLS(reject_handshake),      NULL },
 	{ "ssl_session_timeout",      TSRV,  CONF_ARGS(1, 1),  conf_set_sec,      TLS(session_timeout),       NULL },
 	{ "ssl_session_cache",        TSRV,  CONF_ARGS(1, 2),  set_session_cache, 0, 0,                       NULL },
 	{ "ssl_conf_command",         TSRV,  CONF_ARGS(2, 2),  conf_set_str_list, TLS(conf_commands),         NULL },
@@ -72,6 +73,7 @@ tls_srv_init(struct tls_srv *t)
 	t->protocols = CONF_UNSET;
 	t->prefer_server_ciphers = CONF_UNSET;
 	t->session_tickets = CONF_UNSET;
+	t->reject_handshake = CONF_UNSET;
 	t->session_timeout = CONF_UNSET_MSEC;
 	t->builtin_cache = CONF_UNSET;
 	t->verify = CONF_UNSET;
@@ -104,6 +106,7 @@ tls_srv_merge(struct tls_srv *t, const struct tls_srv *p)
 	CONF_MERGE_PTR(t->dhparam, p->dhparam, NULL);
 	CONF_MERGE_PTR(t->password_file, p->password_file, NULL);
 	CONF_MERGE_INT(t->session_tickets, p->session_tickets, 1);
+	CONF_MERGE_INT(t->reject_handshake, p->reject_handshake, 0);
 	CONF_MERGE_MSEC(t->session_timeout, p->session_timeout, 300000);
 	CONF_MERGE_PTR(t->conf_commands, p->conf_commands, NULL);
 	/* as nginx: the builtin part and the shared zone separately */
@@ -415,7 +418,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	long		 opts;
 	size_t		 i;
 
-	if (t->certs == NULL || t->certs->n == 0) {
+	if ((t->certs == NULL || t->certs->n == 0) && !t->reject_handshake) {
 		if (!needed)
 			return 0;
 		log_error(LOG_EMERG, "no \"ssl_certificate\" is defined for "
@@ -423,7 +426,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 		    s->line);
 		return -1;
 	}
-	if (t->keys == NULL || t->keys->n < t->certs->n) {
+	if (t->certs != NULL && (t->keys == NULL || t->keys->n < t->certs->n)) {
 		log_error(LOG_EMERG, "no \"ssl_certificate_key\" is defined "
 		    "for certificate \"%s\" in %s:%u",
 		    *ARRAY_AT(t->certs, char *, t->keys ? t->keys->n : 0),
@@ -496,7 +499,8 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	    (password = read_password(cf, t->password_file)) == NULL)
 		return -1;
 	/* several pairs: RSA and ECDSA side by side, chosen per client */
-	for (i = 0; i < t->certs->n; i++)
+	/* a server that refuses handshakes needs a context, not a key */
+	for (i = 0; t->certs != NULL && i < t->certs->n; i++)
 		if (load_pair(cf, s, ctx, *ARRAY_AT(t->certs, char *, i),
 		    *ARRAY_AT(t->keys, char *, i), password) == -1)
 			return -1;

@@ -206,5 +206,50 @@ rc, out, err = bad.run("-t")
 ok(rc == 1 and "ssl_certificate" in err,
    "-t: listen ssl without a certificate is an [emerg]")
 
+# -- ssl_reject_handshake; a server without certificates that is not the
+# default of its address borrows the default's
+rej = Usher(r"""
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_R%% ssl default_server;
+        ssl_reject_handshake on;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_R%% ssl;
+        server_name a.test;
+        ssl_certificate %%TESTDIR%%/a.crt;
+        ssl_certificate_key %%TESTDIR%%/a.key;
+        location / { return 200 "a\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_C%% ssl;
+        server_name def.test;
+        ssl_certificate %%TESTDIR%%/a.crt;
+        ssl_certificate_key %%TESTDIR%%/a.key;
+        location / { return 200 "def\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_C%% ssl;
+        server_name nocert.test;
+        location / { return 200 "nocert\n"; }
+    }
+}
+""")
+make_cert(rej, "a", "a.test")
+rej.start()
+R, C = rej.port("R"), rej.port("C")
+rc, cn, out = s_client(R)
+ok(rc != 0 and cn is None and "unrecognized name" in out,
+   "ssl_reject_handshake: no SNI, the handshake is refused "
+   "(unrecognized_name)")
+rc, cn, out = s_client(R, "-servername", "z.test")
+ok(rc != 0 and cn is None, "ssl_reject_handshake: an unknown name too")
+is_(https(rej, R, "a.test"), (0, "a\n"),
+    "ssl_reject_handshake: a named server with certificates still answers")
+is_(https(rej, C, "nocert.test"), (0, "nocert\n"),
+    "a non-default server without certificates uses the default's")
+rej.stop()
+
 t.check_error_log(allow=[r"\[emerg\]"])
 sys.exit(done())
