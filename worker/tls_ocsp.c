@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -488,15 +489,21 @@ on_event(struct io *io, uint32_t events)
 		read_response(st);
 }
 
-/* POST of the DER request, HTTP/1.0 so the responder closes. */
+/*
+ * The request as RFC 6960 A.1 and nginx send it: GET of the responder's
+ * path, a '/', and the URL-escaped base64 of the DER request; HTTP/1.0 so
+ * the responder closes.  (Some small responders understand only GET.)
+ */
 static int
 build_request(struct staple *st)
 {
-	OCSP_REQUEST	*req;
-	OCSP_CERTID	*id;
-	unsigned char	*der = NULL;
-	size_t		 size;
-	int		 n, hn;
+	static const char	 hex[] = "0123456789ABCDEF";
+	OCSP_REQUEST		*req;
+	OCSP_CERTID		*id;
+	unsigned char		*der = NULL, *b64;
+	size_t			 size, plen, i;
+	char			*p;
+	int			 n, bn;
 
 	if ((id = OCSP_cert_to_id(NULL, st->cert, st->issuer)) == NULL)
 		return -1;
@@ -510,18 +517,39 @@ build_request(struct staple *st)
 	OCSP_REQUEST_free(req);
 	if (n <= 0)
 		return -1;
-	size = strlen(st->host) + strlen(st->path) + 160 + (size_t)n;
-	free(st->req);
-	if ((st->req = malloc(size)) == NULL) {
+	if ((b64 = malloc(((size_t)n + 2) / 3 * 4 + 1)) == NULL) {
 		OPENSSL_free(der);
 		return -1;
 	}
-	hn = snprintf(st->req, size, "POST %s HTTP/1.0\r\nHost: %s\r\n"
-	    "Content-Type: application/ocsp-request\r\nContent-Length: %d"
-	    "\r\n\r\n", st->path, st->host, n);
-	memcpy(st->req + hn, der, (size_t)n);
+	bn = EVP_EncodeBlock(b64, der, n);
 	OPENSSL_free(der);
-	st->req_len = (size_t)hn + (size_t)n;
+	plen = strlen(st->path);
+	/* every base64 byte may become %XX */
+	size = plen + 1 + 3 * (size_t)bn + strlen(st->host) + 64;
+	free(st->req);
+	if ((st->req = malloc(size)) == NULL) {
+		free(b64);
+		return -1;
+	}
+	p = st->req;
+	memcpy(p, "GET ", 4);
+	p += 4;
+	memcpy(p, st->path, plen);
+	p += plen;
+	if (plen == 0 || st->path[plen - 1] != '/')
+		*p++ = '/';
+	for (i = 0; i < (size_t)bn; i++) {
+		if (b64[i] == '+' || b64[i] == '/' || b64[i] == '=') {
+			*p++ = '%';
+			*p++ = hex[b64[i] >> 4];
+			*p++ = hex[b64[i] & 15];
+		} else
+			*p++ = (char)b64[i];
+	}
+	free(b64);
+	p += snprintf(p, size - (size_t)(p - st->req), " HTTP/1.0\r\n"
+	    "Host: %s\r\n\r\n", st->host);
+	st->req_len = (size_t)(p - st->req);
 	return 0;
 }
 
