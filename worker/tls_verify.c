@@ -160,9 +160,10 @@ tls_verify_request(struct request *r)
 	 * The certificate was checked by the server the handshake chose; a
 	 * request for another one would borrow that verdict.  nginx compares
 	 * the names and lets clients without SNI through; the context is
-	 * what really matters.
+	 * what really matters.  A server without certificates has no
+	 * context of its own (the default's did the handshake), as in nginx.
 	 */
-	if (SSL_get_SSL_CTX(ssl) != r->srv->tls.ctx) {
+	if (r->srv->tls.ctx != NULL && SSL_get_SSL_CTX(ssl) != r->srv->tls.ctx) {
 		refuse(r, "client attempted to request the server name "
 		    "different from the one that was negotiated");
 		return 421;

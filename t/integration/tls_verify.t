@@ -275,4 +275,32 @@ for line, err, name in (
 bad.write_conf(BAD.replace("@line@", "ssl_verify_client optional_no_ca;"))
 is_(bad.run("-t")[0], 0, "-t: optional_no_ca needs no CA file")
 
+# a server without certificates of its own (the default's do the
+# handshake) that verifies clients: 400 for no certificate, as nginx, not
+# 421 for a context it never had
+nc = Usher(r"""
+events { }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT_NC%% ssl;
+        server_name a.test;
+        ssl_certificate @srv@.crt;
+        ssl_certificate_key @srv@.key;
+        location / { return 200 "default\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_NC%% ssl;
+        server_name nocontext.test;
+        ssl_verify_client on;
+        location / { return 200 "in\n"; }
+    }
+}
+""".replace("@srv@", t.path("srv")))
+nc.start()
+st, body = get(nc.port("NC"), host="nocontext.test")
+ok(st == 400 and "No required SSL certificate was sent" in body,
+   "verify on in a server without certificates: 400, no certificate sent")
+nc.stop()
+
 sys.exit(done())
