@@ -20,6 +20,7 @@
 #include "proxy_ssl.h"
 #include "tls.h"
 #include "tls_client.h"
+#include "tls_util.h"
 #include "upstream.h"
 #include "vars.h"
 
@@ -202,87 +203,6 @@ same_ctx(const struct proxy_ssl *a, const struct proxy_ssl *b)
 	return true;
 }
 
-/* The queued OpenSSL errors, as nginx shows them. */
-static const char *
-ssl_error_text(char *buf, size_t size)
-{
-	unsigned long	e;
-	size_t		len = 0;
-	char		one[256];
-	int		n;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0) {
-		ERR_error_string_n(e, one, sizeof(one));
-		n = snprintf(buf + len, size - len, "%s%s", len ? " " : "",
-		    one);
-		if (n < 0 || (size_t)n >= size - len)
-			break;
-		len += (size_t)n;
-	}
-	ERR_clear_error();
-	return buf;
-}
-
-static int
-password_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char	*pw = u;
-	size_t		 n;
-
-	if (pw == NULL)
-		return 0;
-	n = strlen(pw);
-	if (n > (size_t)size)
-		n = (size_t)size;
-	memcpy(buf, pw, n);
-	return (int)n;
-}
-
-/* The key, trying each line of the password file as nginx does. */
-static EVP_PKEY *
-read_key(const struct proxy_ssl *s, char *err, size_t errsize)
-{
-	char		 line[1024];
-	EVP_PKEY	*pkey = NULL;
-	FILE		*f, *pw = NULL;
-
-	if ((f = fopen(s->certificate_key.path, "r")) == NULL) {
-		snprintf(err, errsize, "fopen() failed");
-		return NULL;
-	}
-	if (s->password_file.path != NULL &&
-	    (pw = fopen(s->password_file.path, "r")) == NULL) {
-		fclose(f);
-		snprintf(err, errsize, "cannot open password file \"%s\"",
-		    s->password_file.path);
-		return NULL;
-	}
-	do {
-		line[0] = '\0';
-		if (pw != NULL) {
-			if (fgets(line, sizeof(line), pw) == NULL)
-				break;
-			line[strcspn(line, "\r\n")] = '\0';
-		}
-		rewind(f);
-		ERR_clear_error();
-		pkey = PEM_read_PrivateKey(f, NULL, password_cb,
-		    pw != NULL ? line : NULL);
-	} while (pkey == NULL && pw != NULL);
-	if (pkey == NULL) {
-		char	text[768];
-
-		snprintf(err, errsize, "PEM_read_PrivateKey() failed (SSL: %s)",
-		    ssl_error_text(text, sizeof(text)));
-	}
-	explicit_bzero(line, sizeof(line));
-	fclose(f);
-	if (pw != NULL)
-		fclose(pw);
-	return pkey;
-}
-
 static int
 load_client_cert(SSL_CTX *ctx, const struct proxy_ssl *s,
     const struct proxy_loc *pl)
@@ -300,11 +220,11 @@ load_client_cert(SSL_CTX *ctx, const struct proxy_ssl *s,
 	if (SSL_CTX_use_certificate_chain_file(ctx, s->certificate.path) != 1) {
 		log_error(LOG_EMERG, "cannot load certificate \"%s\": "
 		    "SSL_CTX_use_certificate_chain_file() failed (SSL: %s) in "
-		    "%s:%u", s->certificate.path, ssl_error_text(text,
-		    sizeof(text)), s->certificate.file, s->certificate.line);
+		    "%s:%u", s->certificate.path, tls_error_text(text, sizeof(text), " "), s->certificate.file, s->certificate.line);
 		return -1;
 	}
-	if ((pkey = read_key(s, err, sizeof(err))) == NULL) {
+	if ((pkey = tls_read_key(s->certificate_key.path, s->password_file.path,
+	    err, sizeof(err))) == NULL) {
 		log_error(LOG_EMERG, "cannot load certificate key \"%s\": %s "
 		    "in %s:%u", s->certificate_key.path, err,
 		    s->certificate_key.file, s->certificate_key.line);
@@ -315,7 +235,7 @@ load_client_cert(SSL_CTX *ctx, const struct proxy_ssl *s,
 		EVP_PKEY_free(pkey);
 		log_error(LOG_EMERG, "SSL_CTX_use_PrivateKey(\"%s\") failed "
 		    "(SSL: %s) in %s:%u", s->certificate_key.path,
-		    ssl_error_text(text, sizeof(text)), s->certificate_key.file,
+		    tls_error_text(text, sizeof(text), " "), s->certificate_key.file,
 		    s->certificate_key.line);
 		return -1;
 	}
@@ -339,7 +259,7 @@ load_verify(SSL_CTX *ctx, const struct proxy_ssl *s, const struct proxy_loc *pl)
 	if (SSL_CTX_load_verify_locations(ctx, s->trusted.path, NULL) != 1) {
 		log_error(LOG_EMERG, "SSL_CTX_load_verify_locations(\"%s\") "
 		    "failed (SSL: %s) in %s:%u", s->trusted.path,
-		    ssl_error_text(text, sizeof(text)), s->trusted.file,
+		    tls_error_text(text, sizeof(text), " "), s->trusted.file,
 		    s->trusted.line);
 		return -1;
 	}
@@ -352,8 +272,7 @@ load_verify(SSL_CTX *ctx, const struct proxy_ssl *s, const struct proxy_loc *pl)
 	    NULL || X509_LOOKUP_load_file(lookup, s->crl.path,
 	    X509_FILETYPE_PEM) != 1) {
 		log_error(LOG_EMERG, "X509_LOOKUP_load_file(\"%s\") failed "
-		    "(SSL: %s) in %s:%u", s->crl.path, ssl_error_text(text,
-		    sizeof(text)), s->crl.file, s->crl.line);
+		    "(SSL: %s) in %s:%u", s->crl.path, tls_error_text(text, sizeof(text), " "), s->crl.file, s->crl.line);
 		return -1;
 	}
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK |
@@ -447,8 +366,7 @@ build_ctx(struct conf *cf, const struct proxy_ssl *s,
 	SSL_CTX_set_default_read_buffer_len(ctx, 65536);
 	if (SSL_CTX_set_cipher_list(ctx, s->ciphers.data) != 1) {
 		log_error(LOG_EMERG, "SSL_CTX_set_cipher_list(\"%s\") failed "
-		    "(SSL: %s) in %s:%u", s->ciphers.data, ssl_error_text(text,
-		    sizeof(text)), pl->file, pl->line);
+		    "(SSL: %s) in %s:%u", s->ciphers.data, tls_error_text(text, sizeof(text), " "), pl->file, pl->line);
 		return NULL;
 	}
 	if (s->certificate.path != NULL && load_client_cert(ctx, s, pl) == -1)

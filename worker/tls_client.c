@@ -17,6 +17,7 @@
 #include "../common/addr.h"
 #include "conn.h"
 #include "tls_client.h"
+#include "tls_util.h"
 
 /*
  * Sessions live per context, per worker, one per (upstream address, ssl
@@ -251,26 +252,6 @@ tls_client_start(struct conn *c, void *ctx, const char *name, size_t len,
 	return 0;
 }
 
-/* The queued OpenSSL errors, ':'-joined as nginx shows them. */
-static void
-ssl_errors(char *buf, size_t size)
-{
-	unsigned long	e;
-	size_t		len = 0;
-	char		one[256];
-	int		n;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0) {
-		ERR_error_string_n(e, one, sizeof(one));
-		n = snprintf(buf + len, size - len, "%s%s", len ? ":" : "",
-		    one);
-		if (n < 0 || (size_t)n >= size - len)
-			break;
-		len += (size_t)n;
-	}
-}
-
 int
 tls_client_step(void *vssl, bool *want_read, char *why, size_t size, int *err)
 {
@@ -303,7 +284,8 @@ tls_client_step(void *vssl, bool *want_read, char *why, size_t size, int *err)
 		*err = e == SSL_ERROR_SYSCALL ? errno : 0;
 		snprintf(why, size, "peer closed connection in SSL handshake");
 	} else {
-		ssl_errors(text, sizeof(text));
+		/* ':'-joined, as nginx shows them here */
+		tls_error_text(text, sizeof(text), ":");
 		snprintf(why, size, "SSL_do_handshake() failed (SSL: %s)",
 		    text);
 	}

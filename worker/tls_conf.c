@@ -16,6 +16,7 @@
 #include "http_conf.h"
 #include "tls.h"
 #include "tls_cache.h"
+#include "tls_util.h"
 
 #define TLS(f)		SRV(tls.f)
 
@@ -218,95 +219,29 @@ invalid:
 
 /* Building the SSL_CTX ---------------------------------------------------- */
 
-/* The queued OpenSSL errors, as nginx shows them. */
-static void
-ssl_error_text(char *buf, size_t size)
-{
-	unsigned long	e;
-	size_t		len = 0;
-
-	buf[0] = '\0';
-	while ((e = ERR_get_error()) != 0 && len + 8 < size) {
-		char	one[256];
-		int	n;
-
-		ERR_error_string_n(e, one, sizeof(one));
-		n = snprintf(buf + len, size - len, "%s%s", len ? " " : "",
-		    one);
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-}
-
 static int
-password_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char	*pw = u;
-	size_t		 n;
-
-	if (pw == NULL)
-		return 0;
-	n = strlen(pw);
-	if (n > (size_t)size)
-		n = (size_t)size;
-	memcpy(buf, pw, n);
-	return (int)n;
-}
-
-/* The first line of the password file (nginx tries every line). */
-static char *
-read_password(struct conf *cf, const char *path)
-{
-	char	 line[1024];
-	FILE	*f;
-	size_t	 n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		conf_error(cf, "fopen(\"%s\") failed", path);
-		return NULL;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	return pool_strdup(cf->pool, line);
-}
-
-static int
-load_pair(struct conf *cf, struct http_srv *s, SSL_CTX *ctx, const char *cert,
-    const char *key, const char *password)
+load_pair(struct http_srv *s, SSL_CTX *ctx, const char *cert, const char *key)
 {
 	char		 err[1024];
 	EVP_PKEY	*pkey;
-	FILE		*f;
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		ssl_error_text(err, sizeof(err));
+		tls_error_text(err, sizeof(err), " ");
 		log_error(LOG_EMERG, "cannot load certificate \"%s\": "
 		    "SSL_CTX_use_certificate_chain_file() failed (SSL: %s) in "
 		    "%s:%u", cert, err, s->file, s->line);
 		return -1;
 	}
-	if ((f = fopen(key, "r")) == NULL) {
-		log_error(LOG_EMERG, "cannot load certificate key \"%s\": "
-		    "fopen() failed in %s:%u", key, s->file, s->line);
-		return -1;
-	}
-	pkey = PEM_read_PrivateKey(f, NULL, password_cb, (void *)password);
-	fclose(f);
-	if (pkey == NULL) {
-		ssl_error_text(err, sizeof(err));
-		log_error(LOG_EMERG, "cannot load certificate key \"%s\": "
-		    "PEM_read_PrivateKey() failed (SSL: %s) in %s:%u", key, err,
-		    s->file, s->line);
+	if ((pkey = tls_read_key(key, s->tls.password_file, err,
+	    sizeof(err))) == NULL) {
+		log_error(LOG_EMERG, "cannot load certificate key \"%s\": %s "
+		    "in %s:%u", key, err, s->file, s->line);
 		return -1;
 	}
 	/* the key must belong to the certificate just loaded */
 	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_error_text(err, sizeof(err));
+		tls_error_text(err, sizeof(err), " ");
 		EVP_PKEY_free(pkey);
 		log_error(LOG_EMERG, "SSL_CTX_use_PrivateKey(\"%s\") failed "
 		    "(SSL: %s) in %s:%u", key, err, s->file, s->line);
@@ -414,7 +349,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 {
 	struct tls_srv	*t = &s->tls;
 	SSL_CTX		*ctx;
-	char		 err[1024], *password = NULL;
+	char		 err[1024];
 	long		 opts;
 	size_t		 i;
 
@@ -467,7 +402,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_timeout(ctx, (long)(t->session_timeout / 1000));
 	if (SSL_CTX_set_cipher_list(ctx, t->ciphers.data) != 1) {
-		ssl_error_text(err, sizeof(err));
+		tls_error_text(err, sizeof(err), " ");
 		log_error(LOG_EMERG, "SSL_CTX_set_cipher_list(\"%s\") failed "
 		    "(SSL: %s) in %s:%u", t->ciphers.data, err, s->file,
 		    s->line);
@@ -476,7 +411,7 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 	if (t->ecdh_curve.data != NULL &&
 	    strcmp(t->ecdh_curve.data, "auto") != 0 &&
 	    SSL_CTX_set1_groups_list(ctx, t->ecdh_curve.data) != 1) {
-		ssl_error_text(err, sizeof(err));
+		tls_error_text(err, sizeof(err), " ");
 		log_error(LOG_EMERG, "SSL_CTX_set1_groups_list(\"%s\") failed "
 		    "(SSL: %s) in %s:%u", t->ecdh_curve.data, err, s->file,
 		    s->line);
@@ -495,14 +430,11 @@ tls_srv_build(struct conf *cf, struct http_srv *s, bool needed)
 			return -1;
 		}
 	}
-	if (t->password_file != NULL &&
-	    (password = read_password(cf, t->password_file)) == NULL)
-		return -1;
 	/* several pairs: RSA and ECDSA side by side, chosen per client */
 	/* a server that refuses handshakes needs a context, not a key */
 	for (i = 0; t->certs != NULL && i < t->certs->n; i++)
-		if (load_pair(cf, s, ctx, *ARRAY_AT(t->certs, char *, i),
-		    *ARRAY_AT(t->keys, char *, i), password) == -1)
+		if (load_pair(s, ctx, *ARRAY_AT(t->certs, char *, i),
+		    *ARRAY_AT(t->keys, char *, i)) == -1)
 			return -1;
 	if (t->conf_commands != NULL) {
 		SSL_CONF_CTX	*cctx = SSL_CONF_CTX_new();

@@ -251,5 +251,31 @@ is_(https(rej, C, "nocert.test"), (0, "nocert\n"),
     "a non-default server without certificates uses the default's")
 rej.stop()
 
+# -- ssl_password_file: each line is tried in turn, as nginx does
+pw = Usher(r"""
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_W%% ssl;
+        ssl_certificate %%TESTDIR%%/p.crt;
+        ssl_certificate_key %%TESTDIR%%/enc.key;
+        ssl_password_file %%TESTDIR%%/passwords;
+        location / { return 200 "pw\n"; }
+    }
+}
+""")
+make_cert(pw, "p", "p.test")
+rc, out = openssl("pkey", "-in", pw.path("p.key"), "-aes256", "-passout",
+                  "pass:secret", "-out", pw.path("enc.key"))
+pw.write_file("passwords", "wrong\r\nsecret\n")
+pw.start()
+is_(https(pw, pw.port("W"), "p.test"), (0, "pw\n"),
+    "ssl_password_file: the key opens with the file's second line")
+pw.stop()
+pw.write_file("passwords", "wrong\n")
+rc, out, err = pw.run("-t")
+ok(rc == 1 and re.search(r"\[emerg\].*enc\.key", err) is not None,
+   "ssl_password_file: no line opens the key: -t fails")
+
 t.check_error_log(allow=[r"\[emerg\]"])
 sys.exit(done())
