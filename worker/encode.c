@@ -141,19 +141,6 @@ accept_q(const struct accept *a, enum coding coding)
 
 /* Request-side rules ------------------------------------------------------- */
 
-static const struct http1_header *
-req_header(const struct request *r, const char *name, size_t len)
-{
-	const struct http1_req	*in = r->in;
-	size_t			 i;
-
-	for (i = 0; in != NULL && i < in->nheaders; i++)
-		if (str_caseeq(in->headers[i].name, in->headers[i].name_len,
-		    name, len))
-			return &in->headers[i];
-	return NULL;
-}
-
 static struct header *
 resp_header(struct request *r, const char *name, size_t len)
 {
@@ -180,7 +167,7 @@ resp_header_del(struct request *r, const char *name, size_t len)
 	r->out_headers.n = j;
 }
 
-#define REQ_HEADER(r, lit)	req_header((r), (lit), sizeof(lit) - 1)
+#define REQ_HEADER(r, lit)	http_req_header((r), (lit), sizeof(lit) - 1)
 #define RESP_HEADER(r, lit)	resp_header((r), (lit), sizeof(lit) - 1)
 
 /* gzip_disable msie6: MSIE 4 to 6, but not 6 with SV1 (XP SP2 fixed it). */

@@ -203,6 +203,9 @@ bool	http_has_error_page(struct request *, int status);
  * in the request pool; NULL if out of memory.
  */
 char	*http_build_head(struct request *, size_t *len);
+/* The first request header called name (case-insensitive), or NULL. */
+const struct http1_header *http_req_header(const struct request *,
+	    const char *name, size_t len);
 /* Sets a response header (copied into the request pool); 0 or -1. */
 int	http_add_header(struct request *, const char *name, size_t nlen,
 	    const char *value, size_t vlen);

@@ -684,22 +684,7 @@ fail:
 
 /* Response headers --------------------------------------------------------- */
 
-static const struct http1_header *
-find_header(const struct request *r, const char *name, size_t len)
-{
-	const struct http1_req	*in = r->in;
-	size_t			 i;
-
-	if (in == NULL)
-		return NULL;
-	for (i = 0; i < in->nheaders; i++)
-		if (str_caseeq(in->headers[i].name, in->headers[i].name_len,
-		    name, len))
-			return &in->headers[i];
-	return NULL;
-}
-
-#define FIND_HEADER(r, lit)	find_header((r), (lit), sizeof(lit) - 1)
+#define FIND_HEADER(r, lit)	http_req_header((r), (lit), sizeof(lit) - 1)
 #define ADD_HEADER(r, lit, v, vlen) \
 	http_add_header((r), (lit), sizeof(lit) - 1, (v), (vlen))
 

@@ -140,9 +140,8 @@ header_name_matches(const char *h, size_t hlen, const struct str *want)
 
 /* Request headers --------------------------------------------------------- */
 
-/* The first request header called name (exact, case-insensitive). */
-static const struct http1_header *
-find_in_header(const struct request *r, const char *name, size_t len)
+const struct http1_header *
+http_req_header(const struct request *r, const char *name, size_t len)
 {
 	const struct http1_req	*in = r->in;
 	size_t			 i;
@@ -217,7 +216,7 @@ get_in_header(struct request *r, struct str *out, uintptr_t data)
 	const struct str		*name = (const struct str *)data;
 	const struct http1_header	*h;
 
-	if ((h = find_in_header(r, name->data, name->len)) == NULL)
+	if ((h = http_req_header(r, name->data, name->len)) == NULL)
 		return not_found(out);
 	return set_lit(out, h->value, h->value_len);
 }
@@ -746,7 +745,7 @@ get_remote_user(struct request *r, struct str *out, uintptr_t data)
 	ssize_t				 n;
 	char				*buf;
 
-	if ((h = find_in_header(r, "Authorization", 13)) == NULL ||
+	if ((h = http_req_header(r, "Authorization", 13)) == NULL ||
 	    h->value_len < 6 || !str_caseeq(h->value, 5, "Basic", 5) ||
 	    h->value[5] != ' ')
 		return not_found(out);
